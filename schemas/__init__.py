@@ -1,0 +1,1 @@
+"""Credential models, JSON Schemas, the JSON-LD context registry and validation. No I/O."""

@@ -1,0 +1,1 @@
+"""Composes the application: settings, database, create_app(), CLI. Nothing imports it."""
