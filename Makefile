@@ -1,0 +1,52 @@
+# Taito — `make run` serves a development instance; `make test` runs the suite.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SHARED ?= $(abspath ../shared)
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+export TAITO_SHARED_DIR := $(SHARED)
+
+.PHONY: install run test lint contexts interop-deps bench clean
+
+$(BIN)/.installed: pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+# JSON-LD contexts into the local cache (var/contexts), hash-checked against the registry.
+contexts: install
+	@if [ -f "$(SHARED)/contexts/MANIFEST.json" ]; then \
+		$(BIN)/taito contexts sync --from "$(SHARED)/contexts"; \
+	else \
+		echo "no $(SHARED)/contexts: run 'taito contexts sync' (HTTPS) to fill var/contexts"; \
+	fi
+
+# Independent implementations for the interoperability tests (git-ignored node_modules).
+tests/interop/node_modules/.installed: tests/interop/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: interoperability tests will be skipped"; fi
+
+interop-deps: tests/interop/node_modules/.installed
+
+run: install contexts
+	$(BIN)/taito dev setup
+	TAITO_MASTER_KEY_FILE=var/dev-master.key $(BIN)/taito serve --host $(HOST) --port $(PORT)
+
+test: install contexts interop-deps
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: install contexts interop-deps
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var tests/interop/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

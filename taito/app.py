@@ -1,0 +1,65 @@
+"""``create_app(settings)``: the one composition root."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from keys.store import KeyStore, KeyVault
+from taito import problems
+from taito.database import make_engine, ping
+from taito.settings import Settings
+
+log = logging.getLogger("taito")
+
+
+def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAPI:
+    settings = settings or Settings()
+    logging.basicConfig(level=settings.log_level)
+    engine = make_engine(settings.database_url, **engine_kwargs)
+    app = FastAPI(
+        title="Taito",
+        version="0.1.0",
+        summary="Verifiable learning credentials: issue, hold and verify.",
+        docs_url="/docs",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    if settings.master_key is not None or settings.master_key_file is not None:
+        app.state.key_store = KeyStore(KeyVault(settings.master_key_value()))
+    else:
+        log.warning("No master key configured: endpoints that sign will answer 503.")
+        app.state.key_store = None
+    problems.install(app)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is up")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="The database answers",
+        responses={503: {"description": "Not ready (problem+json)"}},
+    )
+    def readyz(request: Request) -> JSONResponse:
+        try:
+            ping(request.app.state.engine)
+        except SQLAlchemyError:
+            return problems.problem(
+                503, "database_unavailable", "Not ready", "The database does not answer."
+            )
+        return JSONResponse({"status": "ready", "database": engine.dialect.name})
+
+    # Outermost: request id, body limit, last-resort 500 as problem+json.
+    app.add_middleware(problems.RequestGuard, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for ``uvicorn --factory taito.app:app_factory`` (reads TAITO_* then)."""
+    return create_app()

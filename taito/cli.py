@@ -1,0 +1,188 @@
+"""The ``taito`` command line (typer + rich).
+
+Usage errors print one line and exit 2; typed errors print one line and exit 2 as well (the
+arguments or inputs were wrong). ``taito verify`` exits 0 when verified and 1 when not.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from keys import jwk
+from keys.did import default_method_id
+from keys.store import KeyStore, KeyVault
+from schemas.errors import TaitoError
+from taito import database
+from taito.settings import Settings
+
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    help="Taito: verifiable learning credentials.",
+)
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+keys_app = typer.Typer(no_args_is_help=True, help="Key material.")
+contexts_app = typer.Typer(no_args_is_help=True, help="The local JSON-LD context cache.")
+dev_app = typer.Typer(no_args_is_help=True, help="Development set-up.")
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(contexts_app, name="contexts")
+app.add_typer(dev_app, name="dev")
+
+err = Console(stderr=True, emoji=False)
+out = Console(emoji=False)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"taito: error: {message}", highlight=False, markup=False)
+    raise typer.Exit(code)
+
+
+def settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic's ValidationError lists the offending variables
+        fail(f"bad TAITO_* configuration: {exc}".splitlines()[0])
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+) -> None:
+    """Serve the API with uvicorn."""
+    import uvicorn
+
+    settings()  # fail early, in one line, on bad configuration
+    uvicorn.run("taito.app:app_factory", factory=True, host=host, port=port, workers=workers)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Apply database migrations."""
+    config = settings()
+    engine = database.make_engine(config.database_url)
+    database.upgrade(engine, revision)
+    out.print(f"database at revision {revision}: {engine.url.render_as_string(hide_password=True)}")
+
+
+@keys_app.command("new")
+def keys_new(
+    type_: Annotated[str, typer.Option("--type", help="ed25519, p256 or rsa")],
+    out_file: Annotated[Path, typer.Option("--out", help="file to write the private JWK to")],
+    force: Annotated[bool, typer.Option(help="overwrite an existing file")] = False,
+) -> None:
+    """Write a new private JWK whose kid is its did:key (or did:jwk for RSA) method id."""
+    if type_ not in jwk.KEY_TYPES:
+        fail(f"--type must be one of {', '.join(jwk.KEY_TYPES)}, not {type_!r}")
+    if out_file.exists() and not force:
+        fail(f"{out_file} exists (use --force to overwrite)")
+    key = jwk.generate(type_)
+    private = key.to_jwk()
+    kid = default_method_id(key.public_key())
+    document = {**private, "kid": kid, "alg": key.algorithm}
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(document, handle, indent=2)
+        handle.write("\n")
+    out.print(kid, highlight=False, soft_wrap=True)
+
+
+@contexts_app.command("sync")
+def contexts_sync(
+    source: Annotated[Path | None, typer.Option("--from", help="folder with MANIFEST.json")] = None,
+) -> None:
+    """Fill the context cache from a local folder, or from the canonical HTTPS URLs."""
+    from schemas.contexts import REGISTRY, ContextCache
+
+    config = settings()
+    cache = ContextCache(config.context_dir)
+    if source is not None:
+        if not (source / "MANIFEST.json").is_file():
+            fail(f"{source} has no MANIFEST.json")
+        stored = cache.sync_from_dir(source)
+    else:
+        import httpx
+
+        stored = []
+        with httpx.Client(timeout=20, follow_redirects=True) as http:
+            for url in cache.missing():
+                if REGISTRY[url].test_only:
+                    continue
+                response = http.get(
+                    url, headers={"Accept": "application/ld+json, application/json"}
+                )
+                response.raise_for_status()
+                cache.store(url, response.content)
+                stored.append(url)
+    missing = cache.missing()
+    out.print(f"{len(stored)} context(s) stored in {config.context_dir}; {len(missing)} missing")
+    for url in missing:
+        err.print(f"  missing: {url}", highlight=False)
+
+
+DEV_ISSUER_OWNER = "issuer:dev"
+
+
+@dev_app.command("setup")
+def dev_setup(
+    master_key_file: Annotated[
+        Path, typer.Option(help="where the development master key lives")
+    ] = Path("var/dev-master.key"),
+) -> None:
+    """Create a development master key and issuer key if none exist. NOT for production."""
+    config = settings()
+    if config.master_key is None and config.master_key_file is None:
+        if not master_key_file.exists():
+            master_key_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(master_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(KeyVault.new_master_key() + "\n")
+            err.print(
+                f"[bold red]WARNING[/]: created a DEVELOPMENT master key in {master_key_file}. "
+                "Never use it in production: set TAITO_MASTER_KEY from a secret store."
+            )
+        config = Settings(master_key_file=master_key_file)
+    engine = database.make_engine(config.database_url)
+    database.upgrade(engine)
+    from sqlmodel import Session
+
+    store = KeyStore(KeyVault(config.master_key_value()))
+    with Session(engine) as session:
+        row = store.active(session, DEV_ISSUER_OWNER)
+        if row is None:
+            row = store.create(session, DEV_ISSUER_OWNER, "ed25519")
+            session.commit()
+            err.print("[bold red]WARNING[/]: created a DEVELOPMENT issuer key. Not for production.")
+        store.private_key(row)  # proves the master key opens it
+        out.print(f"development issuer key: {row.kid}", highlight=False, soft_wrap=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one-line errors, exit code 2 for usage and input errors."""
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except typer.Abort:
+        sys.exit(130)
+    except TaitoError as exc:
+        err.print(f"taito: error: {exc.detail}", highlight=False, markup=False)
+        sys.exit(2)
+    except Exception as exc:
+        # click's UsageError/ClickException (typer vendors its own click): duck-typed.
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            err.print(f"taito: error: {exc.format_message()}", highlight=False, markup=False)
+            sys.exit(2 if exc.exit_code == 2 else 1)
+        raise
+    sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,70 @@
+"""Settings: one object, read from ``TAITO_*`` environment variables when the app is built.
+
+Nothing reads the environment at import time: :func:`taito.app.create_app` takes a
+:class:`Settings` (tests build their own) or builds one from the environment when called.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.errors import TaitoError
+
+
+class ConfigurationError(TaitoError):
+    code = "configuration_error"
+    status = 500
+    title = "Server configuration problem"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TAITO_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default="sqlite:///var/taito.db",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
+    )
+    master_key: SecretStr | None = Field(
+        default=None, description="base64url, >= 32 bytes: wraps every private key at rest"
+    )
+    master_key_file: Path | None = Field(
+        default=None, description="file holding the master key (alternative to TAITO_MASTER_KEY)"
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="external base URL (DIDs, status lists, offers)",
+    )
+    context_dir: Path = Field(
+        default=Path("var/contexts"), description="local JSON-LD context cache"
+    )
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="larger requests get 413")
+    operator_token: SecretStr | None = Field(
+        default=None, description="bootstrap token of the operator (creates institutions)"
+    )
+    allow_private_network: bool = Field(
+        default=False,
+        description="let remote fetches reach loopback/private addresses (dev, tests)",
+    )
+    log_level: str = Field(default="INFO", description="Python logging level")
+
+    @model_validator(mode="after")
+    def _one_master_key(self) -> Settings:
+        if self.master_key is not None and self.master_key_file is not None:
+            raise ValueError("set TAITO_MASTER_KEY or TAITO_MASTER_KEY_FILE, not both")
+        return self
+
+    def master_key_value(self) -> str:
+        """The master key, from the variable or the file. Raises if neither is set."""
+        if self.master_key is not None:
+            return self.master_key.get_secret_value()
+        if self.master_key_file is not None:
+            try:
+                return self.master_key_file.read_text().strip()
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"TAITO_MASTER_KEY_FILE cannot be read: {exc.strerror}."
+                ) from exc
+        raise ConfigurationError("No master key: set TAITO_MASTER_KEY or TAITO_MASTER_KEY_FILE.")
