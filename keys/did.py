@@ -72,7 +72,11 @@ def default_method_id(key: PublicKey) -> str:
 
 
 def split_did_url(did_url: str) -> tuple[str, str | None]:
-    if not isinstance(did_url, str) or not did_url.startswith("did:") or len(did_url) > MAX_DID_LENGTH:
+    if (
+        not isinstance(did_url, str)
+        or not did_url.startswith("did:")
+        or len(did_url) > MAX_DID_LENGTH
+    ):
         raise DidError("Not a DID URL.")
     did, _, fragment = did_url.partition("#")
     return did, (fragment or None)
@@ -86,12 +90,12 @@ def resolve_offline(did_url: str) -> VerificationMethod:
     did, fragment = split_did_url(did_url)
     try:
         if did.startswith("did:key:"):
-            mb = did[len("did:key:"):]
+            mb = did[len("did:key:") :]
             key = multikey.decode_public(mb)
             method = VerificationMethod(f"{did}#{mb}", did, key)
             expected = mb
         elif did.startswith("did:jwk:"):
-            raw = base64url.decode(did[len("did:jwk:"):])
+            raw = base64url.decode(did[len("did:jwk:") :])
             key = public_key_from_jwk(json.loads(raw))
             method = VerificationMethod(f"{did}#0", did, key)
             expected = "0"
@@ -109,7 +113,10 @@ def resolve_offline(did_url: str) -> VerificationMethod:
 
 def document_for(method: VerificationMethod) -> dict[str, Any]:
     """The DID document of a did:key / did:jwk identifier (one method, all relationships)."""
-    context = [DID_V1_CONTEXT, JWK_CONTEXT if method.public_key.key_type == "rsa" else MULTIKEY_CONTEXT]
+    context = [
+        DID_V1_CONTEXT,
+        JWK_CONTEXT if method.public_key.key_type == "rsa" else MULTIKEY_CONTEXT,
+    ]
     return {
         "@context": context,
         "id": method.controller,
@@ -135,7 +142,7 @@ def did_web_url(did: str) -> str:
     """The URL of a did:web DID document (did:web §3.2.2): ``/.well-known/did.json`` or ``/path/did.json``."""
     if not did.startswith("did:web:"):
         raise DidError("Not a did:web DID.")
-    parts = did[len("did:web:"):].split(":")
+    parts = did[len("did:web:") :].split(":")
     host = unquote(parts[0])
     if not host or "/" in host or "@" in host:
         raise DidError("The did:web host is not valid.")

@@ -121,7 +121,11 @@ class PublicKey:
     def thumbprint(self) -> str:
         """JWK thumbprint, SHA-256, base64url (RFC 7638 §3)."""
         jwk = self.to_jwk()
-        required = {"OKP": ("crv", "kty", "x"), "EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n")}
+        required = {
+            "OKP": ("crv", "kty", "x"),
+            "EC": ("crv", "kty", "x", "y"),
+            "RSA": ("e", "kty", "n"),
+        }
         canonical = {k: jwk[k] for k in required[jwk["kty"]]}
         text = json.dumps(canonical, separators=(",", ":"), sort_keys=True)
         return base64url.encode(hashlib.sha256(text.encode()).digest())
@@ -166,15 +170,21 @@ class PrivateKey:
 
         jwk = self.public_key().to_jwk()
         if isinstance(self.raw, Ed25519PrivateKey):
-            seed = self.raw.private_bytes(ser.Encoding.Raw, ser.PrivateFormat.Raw, ser.NoEncryption())
+            seed = self.raw.private_bytes(
+                ser.Encoding.Raw, ser.PrivateFormat.Raw, ser.NoEncryption()
+            )
             jwk["d"] = base64url.encode(seed)
         elif isinstance(self.raw, ec.EllipticCurvePrivateKey):
             jwk["d"] = _int_b64(self.raw.private_numbers().private_value, 32)
         else:
             n = self.raw.private_numbers()
             jwk.update(
-                d=_int_b64(n.d), p=_int_b64(n.p), q=_int_b64(n.q),
-                dp=_int_b64(n.dmp1), dq=_int_b64(n.dmq1), qi=_int_b64(n.iqmp),
+                d=_int_b64(n.d),
+                p=_int_b64(n.p),
+                q=_int_b64(n.q),
+                dp=_int_b64(n.dmp1),
+                dq=_int_b64(n.dmq1),
+                qi=_int_b64(n.iqmp),
             )
         return jwk
 
@@ -183,7 +193,9 @@ class PrivateKey:
         from cryptography.hazmat.primitives import serialization as ser
 
         if isinstance(self.raw, Ed25519PrivateKey):
-            return self.raw.private_bytes(ser.Encoding.Raw, ser.PrivateFormat.Raw, ser.NoEncryption())
+            return self.raw.private_bytes(
+                ser.Encoding.Raw, ser.PrivateFormat.Raw, ser.NoEncryption()
+            )
         if isinstance(self.raw, ec.EllipticCurvePrivateKey):
             return self.raw.private_numbers().private_value.to_bytes(32, "big")
         raise UnsupportedKeyType("RSA keys have no raw multikey form here.")
@@ -198,7 +210,9 @@ def generate(key_type: KeyType, *, rsa_bits: int = MIN_RSA_BITS) -> PrivateKey:
         if not MIN_RSA_BITS <= rsa_bits <= MAX_RSA_BITS:
             raise InvalidKey(f"RSA keys must have {MIN_RSA_BITS} to {MAX_RSA_BITS} bits.")
         return PrivateKey("rsa", rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits))
-    raise UnsupportedKeyType(f"Unknown key type {key_type!r}; expected one of {', '.join(KEY_TYPES)}.")
+    raise UnsupportedKeyType(
+        f"Unknown key type {key_type!r}; expected one of {', '.join(KEY_TYPES)}."
+    )
 
 
 def ed25519_from_seed(seed: bytes) -> PrivateKey:
@@ -217,7 +231,9 @@ def p256_from_scalar(scalar: bytes) -> PrivateKey:
     if len(scalar) != 32:
         raise InvalidKey(f"A P-256 private key is 32 bytes, got {len(scalar)}.")
     try:
-        return PrivateKey("p256", ec.derive_private_key(int.from_bytes(scalar, "big"), ec.SECP256R1()))
+        return PrivateKey(
+            "p256", ec.derive_private_key(int.from_bytes(scalar, "big"), ec.SECP256R1())
+        )
     except ValueError as exc:
         raise InvalidKey("The P-256 private scalar is out of range.") from exc
 
@@ -227,7 +243,9 @@ def p256_public(point: bytes) -> PublicKey:
     if len(point) not in (33, 65):
         raise InvalidKey(f"A P-256 public key is 33 or 65 bytes, got {len(point)}.")
     try:
-        return PublicKey("p256", ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point))
+        return PublicKey(
+            "p256", ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+        )
     except ValueError as exc:
         raise InvalidKey("The P-256 point is not on the curve.") from exc
 
@@ -273,9 +291,12 @@ def private_key_from_jwk(jwk: Any) -> PrivateKey:
         pub = cast(rsa.RSAPublicKey, public.raw).public_numbers()
         try:
             numbers = rsa.RSAPrivateNumbers(
-                p=_b64_int(jwk.get("p"), "p"), q=_b64_int(jwk.get("q"), "q"),
-                d=_b64_int(jwk["d"], "d"), dmp1=_b64_int(jwk.get("dp"), "dp"),
-                dmq1=_b64_int(jwk.get("dq"), "dq"), iqmp=_b64_int(jwk.get("qi"), "qi"),
+                p=_b64_int(jwk.get("p"), "p"),
+                q=_b64_int(jwk.get("q"), "q"),
+                d=_b64_int(jwk["d"], "d"),
+                dmp1=_b64_int(jwk.get("dp"), "dp"),
+                dmq1=_b64_int(jwk.get("dq"), "dq"),
+                iqmp=_b64_int(jwk.get("qi"), "qi"),
                 public_numbers=pub,
             )
             private = PrivateKey("rsa", numbers.private_key())

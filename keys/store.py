@@ -26,7 +26,14 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from keys import base64url
 from keys.did import default_method_id
 from keys.errors import InvalidKey, KeyStoreError
-from keys.jwk import KeyType, PrivateKey, PublicKey, generate, private_key_from_jwk, public_key_from_jwk
+from keys.jwk import (
+    KeyType,
+    PrivateKey,
+    PublicKey,
+    generate,
+    private_key_from_jwk,
+    public_key_from_jwk,
+)
 from keys.signing import KeySigner
 
 _VERSION = b"\x01"
@@ -43,8 +50,9 @@ class KeyVault:
             raise InvalidKey("TAITO_MASTER_KEY must be base64url.") from exc
         if len(secret) < MIN_MASTER_KEY_BYTES:
             raise InvalidKey(f"TAITO_MASTER_KEY must hold at least {MIN_MASTER_KEY_BYTES} bytes.")
-        kek = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                   info=b"taito key-encryption-key v1").derive(secret)
+        kek = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"taito key-encryption-key v1"
+        ).derive(secret)
         self._aead = AESGCM(kek)
 
     def __repr__(self) -> str:
@@ -100,35 +108,58 @@ class KeyStore:
     def __init__(self, vault: KeyVault) -> None:
         self.vault = vault
 
-    def add(self, session: Session, owner: str, key: PrivateKey, kid: str | None = None,
-            *, active: bool = True) -> StoredKey:
+    def add(
+        self,
+        session: Session,
+        owner: str,
+        key: PrivateKey,
+        kid: str | None = None,
+        *,
+        active: bool = True,
+    ) -> StoredKey:
         kid = kid or default_method_id(key.public_key())
         plaintext = json.dumps(key.to_jwk()).encode()
         row = StoredKey(
-            owner=owner, kid=kid, key_type=key.key_type, algorithm=key.algorithm,
+            owner=owner,
+            kid=kid,
+            key_type=key.key_type,
+            algorithm=key.algorithm,
             public_jwk=key.public_key().to_jwk(),
-            sealed_private=self.vault.seal(plaintext, _aad(owner, kid)), active=active,
+            sealed_private=self.vault.seal(plaintext, _aad(owner, kid)),
+            active=active,
         )
         session.add(row)
         session.flush()
         return row
 
-    def create(self, session: Session, owner: str, key_type: KeyType, kid: str | None = None) -> StoredKey:
+    def create(
+        self, session: Session, owner: str, key_type: KeyType, kid: str | None = None
+    ) -> StoredKey:
         return self.add(session, owner, generate(key_type), kid)
 
-    def rotate(self, session: Session, owner: str, key_type: KeyType, kid: str | None = None) -> StoredKey:
+    def rotate(
+        self, session: Session, owner: str, key_type: KeyType, kid: str | None = None
+    ) -> StoredKey:
         """A new key becomes the active one of its type; older keys stay for verification."""
-        for row in session.exec(select(StoredKey).where(
-                StoredKey.owner == owner, StoredKey.key_type == key_type, col(StoredKey.active))):
+        for row in session.exec(
+            select(StoredKey).where(
+                StoredKey.owner == owner, StoredKey.key_type == key_type, col(StoredKey.active)
+            )
+        ):
             row.active = False
             session.add(row)
         return self.create(session, owner, key_type, kid)
 
     def keys(self, session: Session, owner: str) -> list[StoredKey]:
-        return list(session.exec(
-            select(StoredKey).where(StoredKey.owner == owner).order_by(col(StoredKey.id))))
+        return list(
+            session.exec(
+                select(StoredKey).where(StoredKey.owner == owner).order_by(col(StoredKey.id))
+            )
+        )
 
-    def active(self, session: Session, owner: str, key_type: KeyType | None = None) -> StoredKey | None:
+    def active(
+        self, session: Session, owner: str, key_type: KeyType | None = None
+    ) -> StoredKey | None:
         query = select(StoredKey).where(StoredKey.owner == owner, col(StoredKey.active))
         if key_type is not None:
             query = query.where(StoredKey.key_type == key_type)
