@@ -18,6 +18,7 @@ from urllib.parse import quote, unquote
 from keys import base64url, multikey
 from keys.errors import DidError
 from keys.jwk import PublicKey, public_key_from_jwk
+from schemas import strict_json
 from schemas.errors import TaitoError
 
 DID_V1_CONTEXT = "https://www.w3.org/ns/did/v1"
@@ -96,7 +97,7 @@ def resolve_offline(did_url: str) -> VerificationMethod:
             expected = mb
         elif did.startswith("did:jwk:"):
             raw = base64url.decode(did[len("did:jwk:") :])
-            key = public_key_from_jwk(json.loads(raw))
+            key = public_key_from_jwk(strict_json.loads(raw, max_bytes=16384, max_depth=2))
             method = VerificationMethod(f"{did}#0", did, key)
             expected = "0"
         else:

@@ -75,6 +75,11 @@ def decode_private(text: str) -> PrivateKey:
     data = decode_base58btc(text)
     header, body = data[:2], data[2:]
     if header == ED25519_PRIV:
+        if len(body) == 64:  # seed || public key, as some libraries write it
+            key = ed25519_from_seed(body[:32])
+            if key.public_key().raw_bytes() != body[32:]:
+                raise InvalidKey("The Ed25519 secret key's public half does not match its seed.")
+            return key
         return ed25519_from_seed(body)
     if header == P256_PRIV:
         return p256_from_scalar(body)

@@ -10,8 +10,13 @@ from keys.jwk import PrivateKey
 
 
 class Signer(Protocol):
-    algorithm: str  # JOSE name: "EdDSA", "ES256", "RS256"
-    key_id: str  # a DID URL naming the verification method, e.g. "did:key:z6Mk...#z6Mk..."
+    @property
+    def algorithm(self) -> str:
+        """JOSE name: "EdDSA", "ES256", "RS256"."""
+
+    @property
+    def key_id(self) -> str:
+        """A DID URL naming the verification method, e.g. "did:key:z6Mk...#z6Mk..."."""
 
     def sign(self, data: bytes) -> bytes: ...
 

@@ -11,14 +11,16 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Literal, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from keys import jwk
 from keys.did import default_method_id
 from keys.store import KeyStore, KeyVault
+from schemas.contexts import StaticLoader
 from schemas.errors import TaitoError
 from taito import database
 from taito.settings import Settings
@@ -50,8 +52,10 @@ def fail(message: str, code: int = 2) -> NoReturn:
 def settings() -> Settings:
     try:
         return Settings()
-    except Exception as exc:  # pydantic's ValidationError lists the offending variables
-        fail(f"bad TAITO_* configuration: {exc}".splitlines()[0])
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        fail(f"bad TAITO_* configuration: {where}: {first['msg']}")
 
 
 @app.command()
@@ -130,6 +134,146 @@ def contexts_sync(
     out.print(f"{len(stored)} context(s) stored in {config.context_dir}; {len(missing)} missing")
     for url in missing:
         err.print(f"  missing: {url}", highlight=False)
+
+
+SIGN_FORMATS = (
+    "eddsa-rdfc-2022",
+    "eddsa-jcs-2022",
+    "ecdsa-rdfc-2019",
+    "vc-jwt",
+    "vc+jwt",
+    "sd-jwt",
+)
+
+
+def _read_input(source: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    path = Path(source)
+    if not path.is_file():
+        fail(f"{source}: no such file")
+    return path.read_text(encoding="utf-8")
+
+
+def _read_json_file(path: Path, what: str) -> dict[str, object]:
+    from schemas import strict_json
+
+    if not path.is_file():
+        fail(f"{path}: no such {what} file")
+    value = strict_json.loads(path.read_bytes())
+    if not isinstance(value, dict):
+        fail(f"{path}: the {what} must be a JSON object")
+    return value
+
+
+def _loader() -> StaticLoader:
+    """The production loader: contexts from the local cache, never the examples contexts."""
+    from schemas.contexts import ContextCache
+
+    return ContextCache(settings().context_dir).loader(include_test_only=False)
+
+
+@app.command()
+def sign(
+    source: Annotated[
+        str, typer.Argument(metavar="IN", help="unsigned credential (JSON), or - for stdin")
+    ],
+    key_file: Annotated[Path, typer.Option("--key", help="private JWK (from taito keys new)")],
+    as_: Annotated[str, typer.Option("--as", help=" | ".join(SIGN_FORMATS))],
+    sd: Annotated[
+        list[str] | None,
+        typer.Option("--sd", help="JSON Pointer of a selectively disclosable claim (sd-jwt)"),
+    ] = None,
+    holder_jwk: Annotated[
+        Path | None, typer.Option(help="holder public JWK to bind (sd-jwt cnf)")
+    ] = None,
+) -> None:
+    """Secure a credential and print it."""
+    from datetime import UTC, datetime
+
+    from keys import data_integrity, sd_jwt, vc_jwt
+    from keys.signing import KeySigner
+    from schemas import strict_json
+
+    if as_ not in SIGN_FORMATS:
+        fail(f"--as must be one of {', '.join(SIGN_FORMATS)}, not {as_!r}")
+    if sd and as_ != "sd-jwt":
+        fail("--sd is only for --as sd-jwt")
+    key_document = _read_json_file(key_file, "key")
+    private = jwk.private_key_from_jwk(key_document)
+    kid = key_document.get("kid")
+    signer = KeySigner.for_key(private, kid if isinstance(kid, str) else None)
+    issuer_did = signer.key_id.split("#", 1)[0]
+    credential = strict_json.loads(_read_input(source))
+    if not isinstance(credential, dict):
+        fail("the input must be a JSON object")
+    now = datetime.now(UTC).replace(microsecond=0)
+    if as_ == "sd-jwt":
+        credential.setdefault("iss", issuer_did)
+        credential.setdefault("iat", int(now.timestamp()))
+        holder = (
+            jwk.public_key_from_jwk(_read_json_file(holder_jwk, "holder JWK"))
+            if holder_jwk
+            else None
+        )
+        out.print(
+            sd_jwt.issue(credential, signer=signer, disclosable=sd or [], holder_key=holder),
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    issuer = credential.get("issuer")
+    if issuer is None:
+        credential["issuer"] = issuer_did
+    elif isinstance(issuer, dict) and "id" not in issuer:
+        issuer["id"] = issuer_did
+    if as_ in ("vc-jwt", "vc+jwt"):
+        profile: Literal["ob3", "vc+jwt"] = "ob3" if as_ == "vc-jwt" else "vc+jwt"
+        out.print(
+            vc_jwt.sign_credential_jwt(credential, signer=signer, profile=profile, now=now),
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    signed = data_integrity.add_proof(
+        credential, signer=signer, cryptosuite=as_, loader=_loader(), created=now
+    )
+    sys.stdout.write(json.dumps(signed, indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def verify(
+    source: Annotated[
+        str, typer.Argument(metavar="IN", help="credential or presentation, or - for stdin")
+    ],
+    nonce: Annotated[str | None, typer.Option(help="expected KB-JWT / VP nonce")] = None,
+    aud: Annotated[str | None, typer.Option(help="expected audience")] = None,
+    challenge: Annotated[str | None, typer.Option(help="expected Data Integrity challenge")] = None,
+    domain: Annotated[str | None, typer.Option(help="expected Data Integrity domain")] = None,
+    issuer_jwk: Annotated[
+        Path | None, typer.Option(help="issuer public JWK (JWT / SD-JWT)")
+    ] = None,
+) -> None:
+    """Verify and print a JSON report; exit 0 when verified, 1 when not."""
+    from verifier.credential import VerifyOptions, now_utc, verify_credential
+
+    data = _read_input(source)
+    issuer_key = (
+        jwk.public_key_from_jwk(_read_json_file(issuer_jwk, "issuer JWK")) if issuer_jwk else None
+    )
+    options = VerifyOptions(
+        now=now_utc(),
+        loader=_loader(),
+        issuer_key=issuer_key,
+        challenge=challenge,
+        domain=domain,
+        nonce=nonce,
+        audience=aud,
+        require_key_binding=nonce is not None or aud is not None,
+    )
+    report = verify_credential(data, options)
+    sys.stdout.write(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
+    raise typer.Exit(0 if report.verified else 1)
 
 
 DEV_ISSUER_OWNER = "issuer:dev"

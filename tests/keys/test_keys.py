@@ -224,3 +224,13 @@ def test_any_one_byte_change_breaks_the_signature(message: bytes, key_type: jwk.
     signature[len(signature) // 2] ^= 0x01
     with pytest.raises(InvalidSignature):
         key.public_key().verify(bytes(signature), message)
+
+
+def test_ed25519_secret_multikey_in_64_byte_form() -> None:
+    key = KEYS["ed25519"]
+    seed, public = key.private_bytes(), key.public_key().raw_bytes()
+    long_form = multikey.encode_base58btc(multikey.ED25519_PRIV + seed + public)
+    assert multikey.decode_private(long_form).public_key() == key.public_key()
+    other = jwk.generate("ed25519").public_key().raw_bytes()
+    with pytest.raises(InvalidKey):
+        multikey.decode_private(multikey.encode_base58btc(multikey.ED25519_PRIV + seed + other))

@@ -14,7 +14,7 @@ from keys import did, jwk
 
 
 def taito(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
+    *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("TAITO_")}
     environment.update(env or {})
@@ -25,6 +25,7 @@ def taito(
         capture_output=True,
         text=True,
         timeout=120,
+        input=stdin,
     )
 
 

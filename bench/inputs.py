@@ -1,0 +1,70 @@
+"""Benchmark inputs: an Open Badges 3.0 credential like the ones the issuer produces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+OB3_CONTEXTS = [
+    "https://www.w3.org/ns/credentials/v2",
+    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+]
+
+
+def open_badge(issuer: str, *, alignments: int = 0, results: int = 0) -> dict[str, Any]:
+    """An OpenBadgeCredential (OB 3.0 §B.1.1) with an optional number of alignments / results."""
+    achievement: dict[str, Any] = {
+        "id": "https://uni.example/achievements/data-science-101",
+        "type": ["Achievement"],
+        "achievementType": "Course",
+        "name": "Introduction to Data Science",
+        "description": "Statistics, data wrangling and visualisation with Python (5 ECTS).",
+        "criteria": {"narrative": "Passed the final project and three graded assignments."},
+        "creditsAvailable": 5,
+        "fieldOfStudy": "Computer science",
+    }
+    if alignments:
+        achievement["alignment"] = [
+            {
+                "type": ["Alignment"],
+                "targetName": f"ESCO skill {i}",
+                "targetUrl": f"http://data.europa.eu/esco/skill/{i:08d}-0000-4000-8000-000000000000",
+                "targetDescription": "Analyse data sets with statistical methods and explain the results.",
+                "targetFramework": "ESCO",
+                "targetType": "ceasn:Competency",
+            }
+            for i in range(alignments)
+        ]
+    if results:
+        achievement["resultDescription"] = [
+            {
+                "id": f"urn:uuid:4c2b1a0e-0000-4000-8000-{i:012d}",
+                "type": ["ResultDescription"],
+                "name": f"Assignment {i}",
+                "resultType": "LetterGrade",
+                "allowedValue": ["A", "B", "C", "D", "E", "F"],
+            }
+            for i in range(results)
+        ]
+    subject: dict[str, Any] = {
+        "id": "did:example:learner-1234",
+        "type": ["AchievementSubject"],
+        "achievement": achievement,
+    }
+    if results:
+        subject["result"] = [
+            {
+                "type": ["Result"],
+                "resultDescription": f"urn:uuid:4c2b1a0e-0000-4000-8000-{i:012d}",
+                "value": "A",
+            }
+            for i in range(results)
+        ]
+    return {
+        "@context": list(OB3_CONTEXTS),
+        "id": "urn:uuid:2f6c4d3e-8a1b-4c5d-9e0f-1a2b3c4d5e6f",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {"id": issuer, "type": ["Profile"], "name": "University of Example"},
+        "validFrom": "2026-06-01T00:00:00Z",
+        "name": "Introduction to Data Science",
+        "credentialSubject": subject,
+    }

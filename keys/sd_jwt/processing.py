@@ -1,0 +1,178 @@
+"""The SD-JWT serialization (RFC 9901 §4) and the processing of Disclosures (RFC 9901 §7.1).
+
+Both the holder (to learn where each Disclosure sits) and the verifier run :func:`process`; it
+never verifies a signature itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from keys.sd_jwt.disclosure import (
+    ELLIPSIS,
+    SD,
+    SD_ALG,
+    Disclosure,
+    Path,
+    decode,
+    digest,
+)
+from keys.sd_jwt.errors import (
+    DisclosedClaimExists,
+    DuplicateDigest,
+    DuplicateDisclosure,
+    MalformedDisclosure,
+    MalformedSdJwt,
+    UnreferencedDisclosure,
+)
+
+MAX_PRESENTATION_BYTES = 4 * 1024 * 1024
+MAX_DISCLOSURES = 4096
+MAX_DEPTH = 64
+SEPARATOR = "~"
+
+
+@dataclass(frozen=True)
+class Serialization:
+    """``<Issuer-signed JWT>~<Disclosure 1>~...~<Disclosure N>~<optional KB-JWT>`` (RFC 9901 §4)."""
+
+    issuer_jwt: str
+    disclosures: tuple[str, ...]
+    key_binding_jwt: str  # "" when absent
+
+    @property
+    def without_key_binding(self) -> str:
+        """The SD-JWT part: everything up to and including the last ``~`` (RFC 9901 §4.3.1)."""
+        return self.issuer_jwt + SEPARATOR + "".join(d + SEPARATOR for d in self.disclosures)
+
+
+def split(text: Any, *, max_bytes: int = MAX_PRESENTATION_BYTES) -> Serialization:
+    if not isinstance(text, str):
+        raise MalformedSdJwt("An SD-JWT is a string.")
+    if len(text) > max_bytes:
+        raise MalformedSdJwt(f"The SD-JWT is larger than {max_bytes} bytes.")
+    if not text.isascii():
+        raise MalformedSdJwt("An SD-JWT contains only ASCII characters.")
+    if SEPARATOR not in text:
+        raise MalformedSdJwt("An SD-JWT has at least one '~' (RFC 9901 §4).")
+    if text.count(SEPARATOR) - 1 > MAX_DISCLOSURES:
+        raise MalformedSdJwt(f"The SD-JWT has more than {MAX_DISCLOSURES} Disclosures.")
+    parts = text.split(SEPARATOR)
+    issuer_jwt, disclosures, key_binding = parts[0], tuple(parts[1:-1]), parts[-1]
+    if not issuer_jwt:
+        raise MalformedSdJwt("The SD-JWT does not start with the issuer-signed JWT.")
+    if any(not d for d in disclosures):
+        raise MalformedSdJwt("The SD-JWT has an empty Disclosure ('~~').")
+    return Serialization(issuer_jwt, disclosures, key_binding)
+
+
+@dataclass(frozen=True)
+class Revealed:
+    """One Disclosure used while processing: where its value landed, and the value."""
+
+    path: Path
+    value: Any
+    disclosure: Disclosure
+
+
+@dataclass(frozen=True)
+class Processed:
+    claims: dict[str, Any]
+    revealed: tuple[Revealed, ...]
+
+
+@dataclass
+class _State:
+    by_digest: dict[str, Disclosure]
+    seen: set[str] = field(default_factory=set)
+    used: set[str] = field(default_factory=set)
+    revealed: list[Revealed | None] = field(default_factory=list)
+
+    def reference(self, value: Any) -> Disclosure | None:
+        if not isinstance(value, str):
+            raise MalformedSdJwt("A digest in the SD-JWT is not a string.")
+        # RFC 9901 §7.1: a digest met more than once (directly or via Disclosures).
+        if value in self.seen:
+            raise DuplicateDigest("A digest is referenced more than once.")
+        self.seen.add(value)
+        return self.by_digest.get(value)
+
+    def value(self, node: Any, path: Path, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise MalformedSdJwt(f"The SD-JWT claims are nested deeper than {MAX_DEPTH} levels.")
+        if isinstance(node, dict):
+            return self.object(node, path, depth)
+        if isinstance(node, list):
+            return self.array(node, path, depth)
+        return node
+
+    def use(self, key: str, disclosure: Disclosure, path: Path, depth: int) -> Any:
+        self.used.add(key)
+        slot = len(self.revealed)
+        self.revealed.append(None)  # keep parents before children
+        value = self.value(disclosure.value, path, depth + 1)
+        self.revealed[slot] = Revealed(path, value, disclosure)
+        return value
+
+    def object(self, node: Mapping[str, Any], path: Path, depth: int) -> dict[str, Any]:
+        result = {k: self.value(v, (*path, k), depth + 1) for k, v in node.items() if k != SD}
+        if SD not in node:
+            return result
+        digests = node[SD]
+        # RFC 9901 §4.2.4.1: _sd is an array of digest strings.
+        if not isinstance(digests, list):
+            raise MalformedSdJwt("An '_sd' member is not an array.")
+        for entry in digests:
+            disclosure = self.reference(entry)
+            if disclosure is None:
+                continue  # a decoy, or a claim the holder did not disclose (§7.1)
+            if disclosure.name is None:
+                raise MalformedDisclosure("An array-element Disclosure is referenced from '_sd'.")
+            # RFC 9901 §7.1: a disclosed name must not already exist.
+            if disclosure.name in result:
+                raise DisclosedClaimExists(f"The claim {disclosure.name!r} is already present.")
+            result[disclosure.name] = self.use(entry, disclosure, (*path, disclosure.name), depth)
+        return result
+
+    def array(self, node: Sequence[Any], path: Path, depth: int) -> list[Any]:
+        result: list[Any] = []
+        for element in node:
+            if isinstance(element, dict) and ELLIPSIS in element:
+                # RFC 9901 §4.2.4.2: an array element digest is {"...": "<digest>"}, alone.
+                if len(element) != 1:
+                    raise MalformedSdJwt("An array element digest object has other members.")
+                disclosure = self.reference(element[ELLIPSIS])
+                if disclosure is None:
+                    continue  # decoy or not disclosed: the element is removed (§7.1)
+                if disclosure.name is not None:
+                    raise MalformedDisclosure("An object Disclosure is referenced as an array element.")
+                result.append(self.use(element[ELLIPSIS], disclosure, (*path, len(result)), depth))
+            else:
+                result.append(self.value(element, (*path, len(result)), depth + 1))
+        return result
+
+
+def decode_all(disclosures: Sequence[str], sd_alg: str) -> dict[str, Disclosure]:
+    by_digest: dict[str, Disclosure] = {}
+    for encoded in disclosures:
+        disclosure = decode(encoded)
+        key = digest(encoded, sd_alg)
+        # RFC 9901 §7.1: the same Disclosure twice is rejected.
+        if key in by_digest:
+            raise DuplicateDisclosure("The same Disclosure appears more than once.")
+        by_digest[key] = disclosure
+    return by_digest
+
+
+def process(payload: Mapping[str, Any], disclosures: Sequence[str], sd_alg: str) -> Processed:
+    """RFC 9901 §7.1: insert disclosed claims, drop ``_sd``/``...``/``_sd_alg``."""
+    state = _State(decode_all(disclosures, sd_alg))
+    claims = state.object(payload, (), 0)
+    claims.pop(SD_ALG, None)
+    # RFC 9901 §7.1: a Disclosure that no digest names is rejected (forged or extra).
+    if len(state.used) != len(state.by_digest):
+        raise UnreferencedDisclosure("A Disclosure is not referenced by the SD-JWT.")
+    revealed = tuple(r for r in state.revealed if r is not None)
+    return Processed(claims, revealed)

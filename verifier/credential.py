@@ -1,0 +1,428 @@
+"""``verify_credential``: one entry point for every credential and presentation format.
+
+Input is detected by shape (JSON with ``proof``, compact JWS, SD-JWT with ``~``); the result is a
+:class:`~verifier.report.VerificationReport` of named checks. Bad input never raises: it becomes a
+failed check with a code. Only caller errors (a wrong option) raise.
+
+Time, key resolution and the JSON-LD document loader are parameters (STYLE.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from keys import data_integrity, sd_jwt, vc_jwt
+from keys.did import VerificationMethod, resolve_offline
+from keys.jwk import PublicKey
+from schemas import strict_json, vcdm
+from schemas.errors import TaitoError
+from verifier.report import VerificationReport
+
+log = logging.getLogger("taito.verifier")
+
+MAX_INPUT_BYTES = 1024 * 1024
+KeyResolver = Callable[[str], VerificationMethod]
+JwtKeyResolver = Callable[[Mapping[str, Any], Mapping[str, Any]], PublicKey]
+
+# Which check a typed error from the primitives belongs to.
+_HOLDER_CODES = {
+    "nonce_mismatch",
+    "audience_mismatch",
+    "sd_hash_mismatch",
+    "key_binding_required",
+    "key_binding_time",
+    "invalid_kb_typ",
+    "invalid_kb_signature",
+    "malformed_key_binding",
+    "missing_confirmation_key",
+    "key_binding_error",
+}
+_VALIDITY_CODES = {
+    "jwt_expired",
+    "jwt_not_yet_valid",
+    "expired",
+    "not_yet_valid",
+    "issued_in_future",
+}
+_ISSUER_KEY_CODES = {"did_resolution", "issuer_key_unresolved", "unresolvable_key"}
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """What the caller decides: the clock, how keys are found, what a presentation must carry."""
+
+    now: datetime
+    loader: Callable[..., Any]
+    resolve_method: KeyResolver = resolve_offline
+    issuer_key: PublicKey | None = None  # JWT / SD-JWT issuer key given out of band
+    challenge: str | None = None
+    domain: str | None = None
+    nonce: str | None = None
+    audience: str | None = None
+    require_key_binding: bool = False
+    clock_skew: timedelta = field(default=timedelta(seconds=60))
+
+
+def _jwt_key_resolver(options: VerifyOptions, offline: JwtKeyResolver) -> JwtKeyResolver:
+    if options.issuer_key is not None:
+        key = options.issuer_key
+        return lambda _header, _payload: key
+    return offline
+
+
+def _check_for(error: TaitoError, default: str) -> str:
+    if error.code in _HOLDER_CODES or error.code.startswith("kb_"):
+        return "holder_binding"
+    if error.code in _VALIDITY_CODES:
+        return "validity_period"
+    if error.code in _ISSUER_KEY_CODES:
+        return "issuer_key"
+    return default
+
+
+def issuer_id(document: Mapping[str, Any]) -> str | None:
+    issuer = document.get("issuer")
+    if isinstance(issuer, str):
+        return issuer
+    if isinstance(issuer, Mapping) and isinstance(issuer.get("id"), str):
+        return str(issuer["id"])
+    return None
+
+
+def _summaries(report: VerificationReport, document: Mapping[str, Any]) -> None:
+    issuer = document.get("issuer")
+    report.issuer = {"id": issuer_id(document)}
+    if isinstance(issuer, Mapping) and "name" in issuer:
+        report.issuer["name"] = issuer["name"]
+    subject = document.get("credentialSubject")
+    if isinstance(subject, list) and subject:
+        subject = subject[0]
+    if isinstance(subject, Mapping):
+        summary: dict[str, Any] = {"id": subject.get("id")}
+        achievement = subject.get("achievement")
+        if isinstance(achievement, Mapping):
+            summary["achievement"] = {"id": achievement.get("id"), "name": achievement.get("name")}
+        report.subject = summary
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def check_validity_period(
+    report: VerificationReport, document: Mapping[str, Any], options: VerifyOptions
+) -> None:
+    """VC 2.0 §4.9 validFrom / validUntil (VC 1.1: issuanceDate / expirationDate)."""
+    start_field = "validFrom" if "validFrom" in document else "issuanceDate"
+    end_field = "validUntil" if "validUntil" in document else "expirationDate"
+    start, end = document.get(start_field), document.get(end_field)
+    start_at, end_at = _parse_time(start), _parse_time(end)
+    if (start is not None and start_at is None) or (end is not None and end_at is None):
+        report.failed(
+            "validity_period",
+            "invalid_date",
+            "The credential's validity dates are not valid date-times.",
+        )
+        return
+    if start_at is not None and start_at > options.now + options.clock_skew:
+        report.failed(
+            "validity_period",
+            "not_yet_valid",
+            f"The credential is not valid before {start_at.date().isoformat()}.",
+        )
+        return
+    if end_at is not None and end_at < options.now - options.clock_skew:
+        report.failed(
+            "validity_period", "expired", f"The credential expired on {end_at.date().isoformat()}."
+        )
+        return
+    if end_at is not None:
+        report.passed(
+            "validity_period", f"The credential is valid until {end_at.date().isoformat()}."
+        )
+    else:
+        report.passed("validity_period", "The credential is valid and has no expiry date.")
+
+
+def _check_status(report: VerificationReport, document: Mapping[str, Any]) -> None:
+    status = document.get("credentialStatus", document.get("status"))
+    if status is None:
+        report.add("status", "skipped", "no_status", "The credential has no status entry to check.")
+        return
+    entries = status if isinstance(status, list) else [status]
+    kinds = sorted({str(e.get("type", "status_list")) for e in entries if isinstance(e, Mapping)})
+    report.add(
+        "status",
+        "warning",
+        "status_not_checked",
+        f"The credential has a status entry ({', '.join(kinds) or 'unknown'}) "
+        "that this verification did not check.",
+    )
+
+
+def _check_schema(report: VerificationReport, document: Any, *, presentation: bool = False) -> bool:
+    try:
+        if presentation:
+            vcdm.check_presentation(document)
+        else:
+            vcdm.check_credential(document)
+    except TaitoError as exc:
+        report.failed("schema", exc.code, exc.detail)
+        return False
+    report.passed("schema", "The document has the structure the data model requires.")
+    return True
+
+
+def _failure(report: VerificationReport, default_check: str, exc: Exception) -> None:
+    if isinstance(exc, TaitoError):
+        report.failed(_check_for(exc, default_check), exc.code, exc.detail)
+    else:  # a library raised something untyped on hostile input: still a verdict, not a crash
+        log.warning("verification failed with %s", type(exc).__name__)
+        report.failed(
+            default_check,
+            "malformed_input",
+            f"The input could not be processed ({type(exc).__name__}).",
+        )
+
+
+def _verify_data_integrity(
+    document: Mapping[str, Any], options: VerifyOptions
+) -> VerificationReport:
+    types = document.get("type")
+    type_list = types if isinstance(types, list) else [types]
+    if "VerifiablePresentation" in type_list:
+        return _verify_di_presentation(document, options)
+    report = VerificationReport(format="ldp_vc", document=document)
+    report.passed("format", "A JSON-LD credential secured with Data Integrity proofs.")
+    _summaries(report, document)
+    if not _check_schema(report, document):
+        return report
+    try:
+        proofs = data_integrity.verify_proofs(
+            document, resolve_key=options.resolve_method, loader=options.loader, now=options.now
+        )
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a check
+        _failure(report, "proof", exc)
+        if report.check("issuer_key") is None:
+            report.add(
+                "issuer_key",
+                "skipped",
+                "proof_failed",
+                "The issuer's key was not checked because the proof did not verify.",
+            )
+        check_validity_period(report, document, options)
+        _check_status(report, document)
+        return report
+    suites = ", ".join(sorted({p.cryptosuite for p in proofs}))
+    report.passed(
+        "proof", f"The proof ({suites}) is valid: the credential is unchanged since signing."
+    )
+    issuer = issuer_id(document)
+    controllers = {p.controller for p in proofs}
+    if issuer in controllers:
+        report.passed("issuer_key", f"Signed with a key of the issuer {issuer}.")
+    else:
+        report.failed(
+            "issuer_key",
+            "issuer_key_mismatch",
+            f"The proof was made with a key of {', '.join(sorted(controllers))}, "
+            f"not of the issuer {issuer}.",
+        )
+    check_validity_period(report, document, options)
+    _check_status(report, document)
+    return report
+
+
+def _verify_di_presentation(
+    document: Mapping[str, Any], options: VerifyOptions
+) -> VerificationReport:
+    report = VerificationReport(format="ldp_vp", document=document)
+    report.passed("format", "A JSON-LD presentation secured with a Data Integrity proof.")
+    if not _check_schema(report, document, presentation=True):
+        return report
+    try:
+        proofs = data_integrity.verify_proofs(
+            document,
+            resolve_key=options.resolve_method,
+            loader=options.loader,
+            now=options.now,
+            expected_purpose="authentication",
+            challenge=options.challenge,
+            domain=options.domain,
+        )
+    except Exception as exc:  # noqa: BLE001
+        _failure(report, "presentation_proof", exc)
+        proofs = []
+    else:
+        report.passed("presentation_proof", "The presentation's proof is valid.")
+    holder = document.get("holder")
+    holder_id = holder.get("id") if isinstance(holder, Mapping) else holder
+    if proofs:
+        controllers = {p.controller for p in proofs}
+        if holder_id is None or holder_id in controllers:
+            report.passed(
+                "holder_binding",
+                f"The presentation was signed by its holder {holder_id or next(iter(controllers))}.",
+            )
+        else:
+            report.failed(
+                "holder_binding",
+                "holder_mismatch",
+                f"The presentation names {holder_id} as holder but was signed by "
+                f"{', '.join(sorted(controllers))}.",
+            )
+    credentials = document.get("verifiableCredential", [])
+    for item in credentials if isinstance(credentials, list) else [credentials]:
+        report.nested.append(verify_credential(item, options))
+    if report.nested:
+        failed = sum(not n.verified for n in report.nested)
+        if failed:
+            report.failed(
+                "nested",
+                "nested_failed",
+                f"{failed} of {len(report.nested)} credentials in the presentation did not verify.",
+            )
+        else:
+            report.passed(
+                "nested", f"All {len(report.nested)} credentials in the presentation verify."
+            )
+    return report
+
+
+def _verify_jwt(token: str, options: VerifyOptions) -> VerificationReport:
+    report = VerificationReport(format="jwt_vc")
+    try:
+        result = vc_jwt.verify_jwt_credential(
+            token,
+            resolve_key=_jwt_key_resolver(options, vc_jwt.resolve_offline_jwt_key),
+            now=options.now,
+            leeway=options.clock_skew,
+            audience=options.audience,
+            nonce=options.nonce,
+        )
+    except Exception as exc:  # noqa: BLE001
+        report.add("format", "passed", "ok", "A JSON Web Token.")
+        _failure(report, "proof", exc)
+        return report
+    report.format = {"vp+jwt": "jwt_vp"}.get(result.profile, "jwt_vc")
+    report.document = result.credential
+    report.passed("format", f"A JWT-secured credential ({result.profile}).")
+    if result.profile == "vc11-jwt":
+        report.notes.append(
+            "Legacy VC Data Model 1.1 JWT: claims were mapped to the credential (VC 1.1 §6.3.1)."
+        )
+    _summaries(report, result.credential)
+    _check_schema(report, result.credential, presentation=result.profile == "vp+jwt")
+    report.passed("proof", f"The JWT signature ({result.header.get('alg')}) is valid.")
+    report.passed("issuer_key", f"Signed with a key of the issuer {issuer_id(result.credential)}.")
+    check_validity_period(report, result.credential, options)
+    _check_status(report, result.credential)
+    return report
+
+
+def _verify_sd_jwt(token: str, options: VerifyOptions) -> VerificationReport:
+    report = VerificationReport(format="dc+sd-jwt")
+    report.passed("format", "An SD-JWT verifiable credential.")
+    try:
+        result = sd_jwt.verify(
+            token,
+            resolve_issuer_key=_jwt_key_resolver(options, sd_jwt.resolve_offline_issuer_key),
+            now=options.now,
+            expected_nonce=options.nonce,
+            expected_audience=options.audience,
+            require_key_binding=options.require_key_binding,
+            leeway=options.clock_skew,
+        )
+    except Exception as exc:  # noqa: BLE001
+        _failure(report, "proof", exc)
+        return report
+    claims = result.claims
+    report.document = claims
+    report.issuer = {"id": claims.get("iss")}
+    report.subject = {"id": claims.get("sub"), "vct": claims.get("vct")}
+    report.passed("proof", "The issuer's signature and every disclosure are valid.")
+    report.passed("issuer_key", f"Signed with a key of the issuer {claims.get('iss')}.")
+    report.passed("validity_period", "The credential is within its validity period.")
+    if result.key_bound:
+        report.passed("holder_binding", "The presentation is bound to the holder's key (KB-JWT).")
+    else:
+        report.add(
+            "holder_binding",
+            "skipped",
+            "no_key_binding",
+            "The presentation carries no key binding.",
+        )
+    _check_status(report, claims)
+    return report
+
+
+def detect(data: Any) -> tuple[str, Any]:
+    """Return ``(kind, parsed)``: kind is ``json``, ``jwt``, ``sd-jwt`` or ``unknown``."""
+    if isinstance(data, Mapping):
+        return "json", data
+    if isinstance(data, bytes):
+        if len(data) > MAX_INPUT_BYTES:
+            raise strict_json.MalformedJson(f"The input is larger than {MAX_INPUT_BYTES} bytes.")
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise strict_json.MalformedJson("The input is not UTF-8 text.") from exc
+    if not isinstance(data, str):
+        return "unknown", data
+    text = data.strip()
+    if text.startswith("{"):
+        return "json", strict_json.loads(text, max_bytes=MAX_INPUT_BYTES)
+    if "~" in text:
+        return "sd-jwt", text
+    if text.count(".") == 2:
+        return "jwt", text
+    return "unknown", text
+
+
+def verify_credential(data: Any, options: VerifyOptions) -> VerificationReport:
+    """Verify any supported credential or presentation. Never raises for bad input."""
+    try:
+        kind, parsed = detect(data)
+    except TaitoError as exc:
+        report = VerificationReport()
+        report.failed("format", exc.code, exc.detail)
+        return report
+    if kind == "json":
+        if not isinstance(parsed, Mapping):
+            report = VerificationReport()
+            report.failed("format", "unsupported_format", "The JSON input is not an object.")
+            return report
+        if "proof" not in parsed:
+            report = VerificationReport(document=parsed)
+            report.failed(
+                "format",
+                "unsecured",
+                "The credential has no proof: nothing shows who issued it or that it is unchanged.",
+            )
+            return report
+        return _verify_data_integrity(parsed, options)
+    if kind == "jwt":
+        return _verify_jwt(parsed, options)
+    if kind == "sd-jwt":
+        return _verify_sd_jwt(parsed, options)
+    report = VerificationReport()
+    report.failed(
+        "format",
+        "unsupported_format",
+        "The input is not a credential format this verifier reads (JSON-LD, JWT or SD-JWT).",
+    )
+    return report
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
