@@ -1,10 +1,8 @@
-"""The small, strict compact JWS (RFC 7515 §7.1) that SD-JWT needs: one signature, no options.
+"""SD-JWT's view of :mod:`keys.jose`: the issuer JWT and KB-JWT as compact JWS with typed errors.
 
-Written here rather than taken from pyjwt on purpose: SD-JWT signs and verifies with the key values
-of :mod:`keys.jwk` (raw ``r || s`` ES256, EdDSA), needs the exact bytes of the issuer JWT for
-``sd_hash``, and must refuse more than pyjwt does by default (duplicate header members, ``crit``,
-non-canonical base64url that would let a signature be re-encoded). It is ~100 lines and may move
-onto ``keys.jose`` later.
+``keys.jose`` does the JWS work (strict header parsing, canonical base64url, the algorithm
+allow-list bound to the key type); this module only maps its errors onto the SD-JWT error tree
+and parses the payload as a JSON object.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from keys import base64url
+from keys import base64url, jose
 from keys.errors import InvalidSignature
 from keys.jwk import PublicKey
 from keys.sd_jwt.errors import InvalidArgument, SdJwtError, UnsupportedAlgorithm
@@ -22,21 +20,17 @@ from keys.signing import Signer
 from schemas import strict_json
 from schemas.errors import TaitoError
 
-# RFC 9901 §4.1: alg MUST NOT be "none"; we also never accept MACs (HS*): the verifier would need
-# the issuer's secret. Asymmetric algorithms of the keys Taito has.
-ALLOWED_ALGORITHMS = frozenset({"EdDSA", "ES256", "RS256"})
+# RFC 9901 §4.1: alg MUST NOT be "none"; MACs (HS*) are never accepted either.
+ALLOWED_ALGORITHMS = frozenset(jose.ALGORITHM_KEY_TYPE)
 MAX_JWT_BYTES = 1024 * 1024
 
 
 def b64_canonical(text: str, what: str, error: type[SdJwtError]) -> bytes:
-    """Strict base64url; a value whose unused trailing bits are set is refused (not canonical)."""
+    """Strict, canonical base64url (see :func:`keys.base64url.decode`) with an SD-JWT error."""
     try:
-        raw = base64url.decode(text)
+        return base64url.decode(text)
     except TaitoError as exc:
-        raise error(f"The {what} is not base64url.") from exc
-    if base64url.encode(raw) != text:
-        raise error(f"The {what} is not canonical base64url.")
-    return raw
+        raise error(f"The {what} is not canonical base64url.") from exc
 
 
 def json_object(raw: bytes, what: str, error: type[SdJwtError]) -> dict[str, Any]:
@@ -60,14 +54,12 @@ def dumps(value: Any) -> bytes:
 
 
 def sign(header: Mapping[str, Any], payload: Mapping[str, Any], signer: Signer) -> str:
-    algorithm = header.get("alg")
-    if algorithm not in ALLOWED_ALGORITHMS or algorithm != signer.algorithm:
-        raise UnsupportedAlgorithm(f"Cannot sign with alg {algorithm!r}.")
-    signing_input = (
-        base64url.encode(dumps(dict(header))) + "." + base64url.encode(dumps(dict(payload)))
-    )
-    signature = signer.sign(signing_input.encode("ascii"))
-    return signing_input + "." + base64url.encode(signature)
+    try:
+        return jose.sign_compact(dumps(dict(payload)), header, signer)
+    except jose.AlgorithmNotAllowed as exc:
+        raise UnsupportedAlgorithm(f"Cannot sign: {exc.detail}") from exc
+    except jose.JoseError as exc:
+        raise InvalidArgument(exc.detail) from exc
 
 
 @dataclass(frozen=True)
@@ -81,20 +73,15 @@ class Compact:
 
 
 def parse(token: str, what: str, error: type[SdJwtError]) -> Compact:
-    if len(token) > MAX_JWT_BYTES:
-        raise error(f"The {what} is larger than {MAX_JWT_BYTES} bytes.")
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise error(f"The {what} is not a compact JWS (three base64url parts).")
-    header = json_object(b64_canonical(parts[0], f"{what} header", error), f"{what} header", error)
-    payload = json_object(
-        b64_canonical(parts[1], f"{what} payload", error), f"{what} payload", error
-    )
-    signature = b64_canonical(parts[2], f"{what} signature", error)
+    try:
+        decoded = jose.decode_unverified(token, max_bytes=MAX_JWT_BYTES)
+    except jose.JoseError as exc:
+        raise error(f"The {what} is not a valid compact JWS: {exc.detail}") from exc
     # RFC 7515 §4.1.11: an unknown critical extension makes the JWS invalid; we know none.
-    if "crit" in header:
+    if "crit" in decoded.header:
         raise error(f"The {what} header has a 'crit' parameter this verifier does not support.")
-    return Compact(header, payload, (parts[0] + "." + parts[1]).encode("ascii"), signature)
+    payload = json_object(decoded.payload, f"{what} payload", error)
+    return Compact(decoded.header, payload, decoded.signing_input, decoded.signature)
 
 
 def check_algorithm(header: Mapping[str, Any], algorithms: Collection[str], what: str) -> str:
@@ -116,11 +103,12 @@ def verify(
     error: type[InvalidSignature],
 ) -> None:
     algorithm = check_algorithm(jws.header, algorithms, what)
-    if key.algorithm != algorithm:
+    decoded = jose.DecodedJws(jws.header, b"", jws.signing_input, jws.signature)
+    try:
+        jose.verify_decoded(decoded, algorithms=[algorithm], resolve_key=lambda _header: key)
+    except jose.AlgorithmNotAllowed as exc:  # includes the alg / key-type mismatch
         raise UnsupportedAlgorithm(
             f"The {what} alg {algorithm!r} does not match the {key.key_type} key."
-        )
-    try:
-        key.verify(jws.signature, jws.signing_input)
-    except InvalidSignature as exc:
+        ) from exc
+    except (InvalidSignature, jose.JoseError) as exc:
         raise error(f"The {what} signature does not verify.") from exc
