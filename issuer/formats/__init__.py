@@ -1,0 +1,1 @@
+"""One mapping module per output format, each from the models in schemas/learning.py."""
