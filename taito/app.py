@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from issuer import routes as issuer_routes
+from issuer.context import IssuerContext
 from keys.store import KeyStore, KeyVault
+from schemas.contexts import ContextCache, StaticLoader
 from taito import problems
 from taito.database import make_engine, ping
 from taito.settings import Settings
@@ -17,11 +22,31 @@ from taito.settings import Settings
 log = logging.getLogger("taito")
 
 
+def _loader(settings: Settings) -> StaticLoader:
+    """Contexts from the local cache only (never fetched while signing or verifying)."""
+    cache = ContextCache(settings.context_dir)
+    missing = cache.missing()
+    if missing:
+        log.warning(
+            "%d JSON-LD contexts are not in %s: run 'taito contexts sync'.",
+            len(missing),
+            settings.context_dir,
+        )
+    return cache.loader(include_test_only=False)
+
+
 def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAPI:
     settings = settings or Settings()
     logging.basicConfig(level=settings.log_level)
     engine = make_engine(settings.database_url, **engine_kwargs)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Taito",
         version="0.1.0",
         summary="Verifiable learning credentials: issue, hold and verify.",
@@ -35,6 +60,16 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
         log.warning("No master key configured: endpoints that sign will answer 503.")
         app.state.key_store = None
     problems.install(app)
+    app.state.issuer = IssuerContext(
+        engine=engine,
+        key_store=app.state.key_store,
+        loader=_loader(settings),
+        public_url=settings.public_url.rstrip("/"),
+        operator_token=settings.operator_token.get_secret_value()
+        if settings.operator_token
+        else None,
+    )
+    app.include_router(issuer_routes.router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     def healthz() -> dict[str, str]:

@@ -1,0 +1,108 @@
+"""Request and response models of the issuer API (table models never reach the API)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.learning import AchievementSpec, Evidence, LangString, Recipient, ResultValue
+
+Format = Literal["ob3-di", "ob3-jwt", "elm", "sd-jwt-vc"]
+KeyTypeName = Literal["ed25519", "p256", "rsa"]
+Scope = Literal["achievements:write", "credentials:issue", "credentials:revoke", "issuer:admin"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class InstitutionCreate(_Body):
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", examples=["helsinki-uas"])
+    legal_name: LangString = Field(
+        examples=[
+            {"en": "Helsinki University of Applied Sciences", "fi": "Helsingin ammattikorkeakoulu"}
+        ]
+    )
+    url: str = Field(pattern=r"^https?://")
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    country: str = Field(pattern=r"^[A-Z]{2}$", examples=["FI"])
+    legal_identifier: str | None = Field(default=None, max_length=200)
+    logo: str | None = Field(default=None, max_length=200_000)
+    accreditation: str | None = Field(default=None, max_length=2000)
+    language: str = Field(default="en", min_length=2, max_length=35)
+    did_method: Literal["web", "key"] = "web"
+    key_types: list[KeyTypeName] = Field(default=["ed25519", "p256"], min_length=1)
+
+
+class InstitutionPublic(BaseModel):
+    slug: str
+    did: str
+    profile_url: str
+    legal_name: LangString
+    country: str
+    keys: list[str]
+    created_at: datetime
+
+
+class ApiKeyCreate(_Body):
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[Scope] = Field(min_length=1)
+
+
+class ApiKeyPublic(BaseModel):
+    id: int
+    prefix: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str = Field(description="The secret API key. It is shown only once: store it now.")
+
+
+class KeyRotate(_Body):
+    key_type: KeyTypeName = "ed25519"
+
+
+class AchievementPublic(BaseModel):
+    id: str
+    url: str
+    spec: AchievementSpec
+    created_at: datetime
+
+
+class CredentialIssue(_Body):
+    achievement_id: str = Field(min_length=1, max_length=36)
+    recipient: Recipient
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    results: list[ResultValue] = Field(default_factory=list, max_length=50)
+    evidence: list[Evidence] = Field(default_factory=list, max_length=50)
+    formats: list[Format] = Field(default=["ob3-di"], min_length=1)
+    holder_jwk: dict[str, Any] | None = Field(
+        default=None, description="the learner's public key, bound into the SD-JWT VC (cnf)"
+    )
+
+
+class CredentialPublic(BaseModel):
+    id: str
+    achievement_id: str
+    status: str
+    issued_at: datetime
+    formats: dict[str, Any] = Field(
+        description="format -> the credential exactly as signed: JSON for ob3-di / elm, text for JWTs"
+    )
+
+
+class AuditEventPublic(BaseModel):
+    id: int
+    actor: str
+    action: str
+    subject: str | None
+    details: dict[str, Any]
+    request_id: str | None
+    created_at: datetime

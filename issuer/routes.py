@@ -1,0 +1,267 @@
+"""The issuer API under ``/issuers``. Handlers parse, call one use case, return a public model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.responses import JSONResponse
+
+from issuer import achievements, audit, institutions, issuance
+from issuer.context import CallerDep, ContextDep, SessionDep
+from issuer.formats import sd_jwt_vc
+from issuer.models import (
+    AchievementPublic,
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyPublic,
+    AuditEventPublic,
+    CredentialIssue,
+    CredentialPublic,
+    Format,
+    InstitutionCreate,
+    InstitutionPublic,
+    KeyRotate,
+)
+from issuer.tables import AchievementRow, ApiKey, Institution, IssuedCredential
+from schemas.learning import AchievementSpec
+
+router = APIRouter(tags=["issuer"])
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {"application/problem+json": {}}}
+    for code, text in (
+        (401, "No or unknown API key"),
+        (403, "Not allowed"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (422, "Invalid input"),
+    )
+}
+LD_JSON = "application/ld+json"
+
+
+def _institution_public(session: Any, context: Any, row: Institution) -> InstitutionPublic:
+    return InstitutionPublic(
+        slug=row.slug,
+        did=row.did,
+        legal_name=row.profile["legal_name"],
+        country=row.profile["country"],
+        profile_url=f"{context.public_url.rstrip('/')}/issuers/{row.slug}",
+        keys=[k.kid for k in institutions.key_rows(session, context, row) if k.active],
+        created_at=row.created_at,
+    )
+
+
+def _key_public(row: ApiKey) -> ApiKeyPublic:
+    return ApiKeyPublic.model_validate(row, from_attributes=True)
+
+
+def _achievement_public(
+    context: Any, institution: Institution, row: AchievementRow
+) -> AchievementPublic:
+    return AchievementPublic(
+        id=row.id,
+        url=achievements.url(context, institution, row.id),
+        spec=achievements.spec_of(row),
+        created_at=row.created_at,
+    )
+
+
+def _credential_public(row: IssuedCredential) -> CredentialPublic:
+    return CredentialPublic(
+        id=f"urn:uuid:{row.id}",
+        achievement_id=row.achievement_id,
+        status=row.status,
+        issued_at=row.created_at,
+        formats=issuance.public_formats(row),
+    )
+
+
+@router.post(
+    "/issuers",
+    status_code=status.HTTP_201_CREATED,
+    responses=PROBLEMS,
+    summary="Create an institution (operator)",
+)
+def create_institution(
+    body: InstitutionCreate, caller: CallerDep, context: ContextDep, session: SessionDep
+) -> InstitutionPublic:
+    return _institution_public(
+        session, context, institutions.create(session, context, caller, body)
+    )
+
+
+@router.get("/issuers/{slug}", responses=PROBLEMS, summary="The institution's Open Badges Profile")
+def institution_profile(slug: str, session: SessionDep) -> JSONResponse:
+    document = institutions.profile_json(institutions.get(session, slug))
+    return JSONResponse(document, media_type=LD_JSON)
+
+
+@router.get(
+    "/issuers/{slug}/did.json", responses=PROBLEMS, summary="The institution's DID document"
+)
+def did_document(slug: str, context: ContextDep, session: SessionDep) -> JSONResponse:
+    document = institutions.did_document(session, context, institutions.get(session, slug))
+    return JSONResponse(document, media_type="application/did+json")
+
+
+@router.post(
+    "/issuers/{slug}/keys/rotate",
+    status_code=201,
+    responses=PROBLEMS,
+    summary="Rotate the institution's signing key of one type",
+)
+def rotate_key(
+    slug: str, body: KeyRotate, caller: CallerDep, context: ContextDep, session: SessionDep
+) -> dict[str, str]:
+    row = institutions.rotate_key(
+        session, context, caller, institutions.get(session, slug), body.key_type
+    )
+    return {"kid": row.kid, "key_type": row.key_type}
+
+
+@router.post(
+    "/issuers/{slug}/api-keys",
+    status_code=201,
+    responses=PROBLEMS,
+    summary="Create an API key (shown once)",
+)
+def create_api_key(
+    slug: str, body: ApiKeyCreate, caller: CallerDep, session: SessionDep
+) -> ApiKeyCreated:
+    row, secret = institutions.create_api_key(
+        session, caller, institutions.get(session, slug), body
+    )
+    return ApiKeyCreated(**_key_public(row).model_dump(), key=secret)
+
+
+@router.get("/issuers/{slug}/api-keys", responses=PROBLEMS, summary="List API keys (no secrets)")
+def list_api_keys(slug: str, caller: CallerDep, session: SessionDep) -> list[ApiKeyPublic]:
+    return [
+        _key_public(r)
+        for r in institutions.api_keys(session, caller, institutions.get(session, slug))
+    ]
+
+
+@router.delete("/issuers/{slug}/api-keys/{key_id}", responses=PROBLEMS, summary="Revoke an API key")
+def revoke_api_key(
+    slug: str, key_id: int, caller: CallerDep, context: ContextDep, session: SessionDep
+) -> ApiKeyPublic:
+    institution = institutions.get(session, slug)
+    return _key_public(institutions.revoke_api_key(session, context, caller, institution, key_id))
+
+
+@router.post(
+    "/issuers/{slug}/achievements",
+    status_code=201,
+    responses=PROBLEMS,
+    summary="Create an achievement template",
+)
+def create_achievement(
+    slug: str, body: AchievementSpec, caller: CallerDep, context: ContextDep, session: SessionDep
+) -> AchievementPublic:
+    institution = institutions.get(session, slug)
+    return _achievement_public(
+        context, institution, achievements.create(session, caller, institution, body)
+    )
+
+
+@router.get("/issuers/{slug}/achievements", responses=PROBLEMS, summary="List achievements")
+def list_achievements(
+    slug: str,
+    context: ContextDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[AchievementPublic]:
+    institution = institutions.get(session, slug)
+    return [
+        _achievement_public(context, institution, r)
+        for r in achievements.listing(session, institution, limit=limit, offset=offset)
+    ]
+
+
+@router.get(
+    "/issuers/{slug}/achievements/{achievement_id}",
+    responses=PROBLEMS,
+    summary="The Open Badges Achievement at its id URL",
+)
+def get_achievement(
+    slug: str, achievement_id: str, context: ContextDep, session: SessionDep
+) -> JSONResponse:
+    institution = institutions.get(session, slug)
+    row = achievements.get(session, institution, achievement_id)
+    return JSONResponse(
+        achievements.achievement_json(context, institution, row), media_type=LD_JSON
+    )
+
+
+@router.post(
+    "/issuers/{slug}/credentials",
+    status_code=201,
+    responses=PROBLEMS,
+    summary="Issue a credential in one or more formats",
+)
+def issue_credential(
+    slug: str,
+    body: CredentialIssue,
+    caller: CallerDep,
+    context: ContextDep,
+    session: SessionDep,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> CredentialPublic:
+    row, created = issuance.issue(
+        session, context, caller, institutions.get(session, slug), body, idempotency_key
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/issuers/{slug}/credentials/{row.id}"
+    return _credential_public(row)
+
+
+@router.get(
+    "/issuers/{slug}/credentials/{credential_id}",
+    responses=PROBLEMS,
+    summary="Re-deliver an issued credential",
+)
+def get_credential(
+    slug: str, credential_id: str, caller: CallerDep, session: SessionDep
+) -> CredentialPublic:
+    return _credential_public(
+        issuance.get(session, caller, institutions.get(session, slug), credential_id)
+    )
+
+
+@router.get(
+    "/issuers/{slug}/credentials/{credential_id}/download/{fmt}",
+    responses=PROBLEMS,
+    summary="One format, byte for byte as signed",
+)
+def download_credential(
+    slug: str, credential_id: str, fmt: Format, caller: CallerDep, session: SessionDep
+) -> Response:
+    row = issuance.get(session, caller, institutions.get(session, slug), credential_id)
+    return Response(issuance.document(row, fmt), media_type=issuance.MEDIA_TYPES[fmt])
+
+
+@router.get("/issuers/{slug}/audit", responses=PROBLEMS, summary="The institution's audit log")
+def audit_log(
+    slug: str,
+    caller: CallerDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> list[AuditEventPublic]:
+    institution = institutions.get(session, slug)
+    institutions.authorize(caller, institution, "issuer:admin")
+    assert institution.id is not None
+    return [
+        AuditEventPublic.model_validate(e, from_attributes=True)
+        for e in audit.events(session, institution.id, limit=limit, before=before)
+    ]
+
+
+@router.get(sd_jwt_vc.VCT_PATH, summary="SD-JWT VC type metadata of learning credentials")
+def vct_metadata(context: ContextDep) -> JSONResponse:
+    return JSONResponse(sd_jwt_vc.type_metadata(context.public_url))

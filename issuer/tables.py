@@ -1,0 +1,105 @@
+"""The issuer's tables. Table models never reach the API: ``issuer/models.py`` has the public ones."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class Institution(SQLModel, table=True):
+    """An issuing organisation (tenant)."""
+
+    __tablename__ = "issuer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, max_length=63)
+    did: str = Field(max_length=500)
+    profile: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # IssuerProfile fields
+    seal_chain_pem: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=_now)
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    issuer_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("issuer.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    prefix: str = Field(unique=True, max_length=16)
+    secret_hash: str = Field(max_length=64)  # SHA-256 hex of the random secret
+    name: str = Field(max_length=200)
+    scopes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=_now)
+    revoked_at: datetime | None = None
+
+
+class AchievementRow(SQLModel, table=True):
+    __tablename__ = "achievement"
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    issuer_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("issuer.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    spec: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # AchievementSpec
+    created_at: datetime = Field(default_factory=_now)
+
+
+class IssuedCredential(SQLModel, table=True):
+    """One award, with every format exactly as signed (never re-serialised)."""
+
+    __tablename__ = "issued_credential"
+    __table_args__ = (UniqueConstraint("issuer_id", "idempotency_key"),)
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    issuer_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("issuer.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    achievement_id: str = Field(
+        sa_column=Column(Text, ForeignKey("achievement.id"), nullable=False, index=True)
+    )
+    recipient_key: str = Field(index=True, max_length=400)  # email / DID / student number
+    award: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # Award as issued
+    documents: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))  # format -> text
+    status: str = Field(default="active", max_length=16)  # active | suspended | revoked
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    request_hash: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=_now)
+    revoked_at: datetime | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only: who did what, when (the one audit writer is ``issuer.audit.record``)."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    issuer_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("issuer.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    actor: str = Field(max_length=200)  # "operator" or "api_key:<prefix>"
+    action: str = Field(max_length=64)
+    subject: str | None = Field(default=None, max_length=500)
+    details: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    request_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=_now, index=True)
