@@ -36,6 +36,7 @@ class IssuerContext:
     public_url: str
     operator_token: str | None = None
     clock: Callable[[], datetime] = field(default=utc_now)
+    seal_ca: tuple[Any, Any] | None = None  # (CA certificate, CA PrivateKey) that certifies seals
 
     def keys(self) -> KeyStore:
         if self.key_store is None:

@@ -15,10 +15,12 @@ from issuer.formats.open_badges import profile
 from issuer.models import ApiKeyCreate, InstitutionCreate
 from issuer.tables import ApiKey, Institution
 from keys import did as dids
-from keys.jwk import KeyType, generate
+from keys import x509
+from keys.jwk import KeyType, PublicKey, generate
 from keys.signing import KeySigner
 from keys.store import StoredKey
-from schemas.learning import IssuerProfile
+from schemas.errors import TaitoError, ValidationFailed
+from schemas.learning import IssuerProfile, text_in
 
 
 def owner(slug: str) -> str:
@@ -79,6 +81,8 @@ def create(
         row = store.add(session, owner(body.slug), key, _kid(did, key.public_key()))
         audit.record(session, caller, institution.id, "key.created", row.kid, key_type=key_type)
     audit.record(session, caller, institution.id, "institution.created", body.slug)
+    if context.seal_ca is not None and "p256" in keys:
+        _certify_seal(context, institution, keys["p256"].public_key())
     session.commit()
     session.refresh(institution)
     return institution
@@ -200,3 +204,51 @@ def revoke_api_key(
         session.commit()
         session.refresh(row)
     return row
+
+
+def _certify_seal(context: IssuerContext, institution: Institution, key: PublicKey) -> None:
+    """Have the configured CA certify the institution's P-256 key as its seal (ETSI EN 319 412-3)."""
+    assert context.seal_ca is not None
+    ca_cert, ca_key = context.seal_ca
+    profile = institution.profile
+    certificate = x509.make_seal_certificate(
+        ca_cert,
+        ca_key,
+        key,
+        organisation=text_in(profile["legal_name"], profile.get("language", "en")) or "",
+        country=profile["country"],
+        organisation_identifier=profile.get("legal_identifier"),
+        now=context.clock(),
+        days=365,
+    )
+    institution.seal_chain_pem = x509.dump_pem([certificate, ca_cert]).decode()
+
+
+def install_seal_chain(
+    session: Session, context: IssuerContext, caller: Caller, institution: Institution, pem: str
+) -> list[Any]:
+    """Install a seal certificate chain; its leaf must certify the active P-256 key."""
+    authorize(caller, institution, "issuer:admin")
+    assert institution.id is not None
+    try:
+        chain = x509.load_pem_chain(pem.encode())
+        leaf_key = x509.public_key_of(chain[0])
+    except TaitoError as exc:
+        raise ValidationFailed(
+            "The certificate chain is not valid PEM.",
+            extra={"errors": [{"path": "body", "message": exc.detail}]},
+        ) from exc
+    active = context.keys().active(session, owner(institution.slug), "p256")
+    if active is None or active.public_key != leaf_key:
+        raise Conflict("The seal certificate must certify the institution's active P-256 key.")
+    institution.seal_chain_pem = x509.dump_pem(chain).decode()
+    session.add(institution)
+    audit.record(
+        session,
+        caller,
+        institution.id,
+        "seal_certificate.installed",
+        chain[0].subject.rfc4514_string(),
+    )
+    session.commit()
+    return chain

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
@@ -9,20 +10,22 @@ import uuid
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from issuer import achievements, audit, institutions
+from issuer import achievements, audit, badge_image, institutions, status
 from issuer.context import Caller, IssuerContext
 from issuer.errors import Conflict, NotFound
-from issuer.formats import open_badges, sd_jwt_vc
-from issuer.models import CredentialIssue
+from issuer.formats import clr, elm, open_badges, sd_jwt_vc
+from issuer.models import ClrRequest, CredentialIssue
 from issuer.tables import Institution, IssuedCredential
-from keys import data_integrity, sd_jwt, vc_jwt
+from keys import data_integrity, sd_jwt, vc_jwt, x509
 from keys.did import resolve_offline
 from keys.jwk import PublicKey, public_key_from_jwk
 from keys.store import StoredKey
+from schemas import baking
+from schemas.clr import validate_clr
 from schemas.errors import TaitoError, ValidationFailed
-from schemas.learning import AchievementSpec, Award, IssuerProfile, Recipient
+from schemas.learning import AchievementSpec, Award, IssuerProfile, Recipient, text_in
 from schemas.open_badges import validate_open_badge
 
 MEDIA_TYPES = {
@@ -85,9 +88,12 @@ class _Build:
         spec: AchievementSpec,
         award: Award,
         body: CredentialIssue,
+        w3c_status: list[dict[str, Any]],
+        token_status: dict[str, Any] | None,
     ) -> None:
         self.session, self.context, self.institution = session, context, institution
         self.profile, self.spec, self.award, self.body = profile, spec, award, body
+        self.w3c_status, self.token_status = w3c_status, token_status
         self.now = award.issued_on
 
     def _signer(self, *preferred: str) -> Any:
@@ -96,7 +102,9 @@ class _Build:
         )
 
     def open_badge(self) -> dict[str, Any]:
-        document = open_badges.credential(self.profile, self.spec, self.award)
+        document = open_badges.credential(
+            self.profile, self.spec, self.award, status=self.w3c_status
+        )
         try:
             validate_open_badge(document)
         except ValidationFailed as exc:  # our mapping produced something invalid: say so exactly
@@ -127,7 +135,11 @@ class _Build:
 
     def sd_jwt_vc(self) -> str:
         claims, pointers = sd_jwt_vc.claims(
-            self.profile, self.spec, self.award, public_url=self.context.public_url
+            self.profile,
+            self.spec,
+            self.award,
+            public_url=self.context.public_url,
+            status=self.token_status,
         )
         return sd_jwt.issue(
             claims,
@@ -137,9 +149,22 @@ class _Build:
         )
 
     def elm(self) -> str:
-        raise Conflict(
-            "The European Learning Model format needs a seal certificate; "
-            "none is configured for this institution."
+        """A European Learning Model 3.2 credential sealed with JAdES baseline-B (ETSI TS 119 182-1)."""
+        pem = self.institution.seal_chain_pem
+        if not pem:
+            raise Conflict(
+                "The European Learning Model format needs a seal certificate; "
+                "none is installed for this institution."
+            )
+        credential = elm.elm_credential(self.profile, self.spec, self.award)
+        signer = self.context.keys().signer(
+            _active(self.session, self.context, self.institution, "p256")
+        )
+        return elm.seal_elm(
+            credential,
+            signer=signer,
+            chain=x509.load_pem_chain(pem.encode()),
+            signing_time=self.now,
         )
 
 
@@ -182,22 +207,58 @@ def issue(
         raise ValidationFailed(
             "The award is not valid.", extra={"errors": [{"path": "body", "message": str(exc)}]}
         ) from exc
-    build = _Build(
-        session, context, institution, institutions.issuer_profile(institution), spec, award, body
-    )
-    documents: dict[str, str] = {
-        fmt: getattr(build, fmt.replace("-", "_"))() for fmt in dict.fromkeys(body.formats)
-    }
     credential = IssuedCredential(
         id=credential_uuid,
         issuer_id=institution.id,
         achievement_id=row.id,
         recipient_key=recipient_key(body.recipient),
         award=award.model_dump(mode="json"),
-        documents=documents,
+        documents={},
         idempotency_key=idempotency_key,
         request_hash=request_hash,
     )
+    session.add(credential)
+    try:
+        session.flush()  # the row status entries point at; a concurrent twin fails here
+    except IntegrityError:
+        session.rollback()
+        earlier = (
+            _by_idempotency_key(session, institution, idempotency_key, request_hash)
+            if idempotency_key
+            else None
+        )
+        if earlier is None:
+            raise
+        return earlier, False
+    formats = list(dict.fromkeys(body.formats))
+    w3c_status = (
+        status.w3c_entries(
+            session,
+            context,
+            institution,
+            credential_uuid,
+            purposes=("revocation", "suspension") if body.suspendable else ("revocation",),
+        )
+        if {"ob3-di", "ob3-jwt"} & set(formats)
+        else []
+    )
+    token_status = (
+        status.token_entry(session, context, institution, credential_uuid)
+        if "sd-jwt-vc" in formats
+        else None
+    )
+    build = _Build(
+        session,
+        context,
+        institution,
+        institutions.issuer_profile(institution),
+        spec,
+        award,
+        body,
+        w3c_status,
+        token_status,
+    )
+    credential.documents = {fmt: getattr(build, fmt.replace("-", "_"))() for fmt in formats}
     session.add(credential)
     audit.record(
         session,
@@ -206,15 +267,17 @@ def issue(
         "credential.issued",
         award.credential_id,
         achievement=row.id,
-        formats=list(documents),
+        formats=formats,
     )
     try:
         session.commit()
     except IntegrityError:
         session.rollback()
-        if idempotency_key is None:
-            raise
-        earlier = _by_idempotency_key(session, institution, idempotency_key, request_hash)
+        earlier = (
+            _by_idempotency_key(session, institution, idempotency_key, request_hash)
+            if idempotency_key
+            else None
+        )
         if earlier is None:
             raise
         return earlier, False
@@ -257,3 +320,94 @@ def document(row: IssuedCredential, fmt: str) -> str:
     if fmt not in row.documents:
         raise NotFound(f"This credential was not issued as '{fmt}'.")
     return row.documents[fmt]
+
+
+def learner_record(
+    session: Session,
+    context: IssuerContext,
+    caller: Caller,
+    institution: Institution,
+    body: ClrRequest,
+) -> dict[str, Any]:
+    """A signed CLR 2.0 of every active Open Badge this institution issued to the recipient."""
+    institutions.authorize(caller, institution, "credentials:issue")
+    assert institution.id is not None
+    rows = session.exec(
+        select(IssuedCredential)
+        .where(
+            IssuedCredential.issuer_id == institution.id,
+            IssuedCredential.recipient_key == recipient_key(body.recipient),
+            IssuedCredential.status == "active",
+        )
+        .order_by(col(IssuedCredential.created_at))
+    ).all()
+    credentials = [json.loads(r.documents["ob3-di"]) for r in rows if "ob3-di" in r.documents]
+    if not credentials:
+        raise NotFound(
+            "The institution has issued no active Open Badges credential to this recipient."
+        )
+    known = {c["credentialSubject"]["achievement"]["id"] for c in credentials}
+    for association in body.associations:
+        for ref in (association.source_id, association.target_id):
+            if ref not in known:
+                raise ValidationFailed(
+                    "An association names an achievement the record does not hold.",
+                    extra={"errors": [{"path": "body.associations", "message": ref}]},
+                )
+    now = context.clock().replace(microsecond=0)
+    document = clr.clr_credential(
+        institutions.issuer_profile(institution),
+        body.recipient,
+        credentials,
+        credential_id=f"urn:uuid:{uuid.uuid4()}",
+        valid_from=now.isoformat().replace("+00:00", "Z"),
+        name=body.name,
+        salt=secrets.token_hex(8),
+        associations=[
+            {
+                "associationType": a.association_type,
+                "sourceId": a.source_id,
+                "targetId": a.target_id,
+            }
+            for a in body.associations
+        ],
+    )
+    validate_clr(document)
+    signer = context.keys().signer(_active(session, context, institution, "ed25519", "p256"))
+    suite = "eddsa-rdfc-2022" if signer.algorithm == "EdDSA" else "ecdsa-rdfc-2019"
+    signed = data_integrity.add_proof(
+        document, signer=signer, cryptosuite=suite, loader=context.loader, created=now
+    )
+    audit.record(
+        session, caller, institution.id, "clr.issued", signed["id"], credentials=len(credentials)
+    )
+    session.commit()
+    return signed
+
+
+def baked_image(
+    session: Session, caller: Caller, institution: Institution, credential_id: str, kind: str
+) -> bytes | str:
+    """The badge image with the credential baked in (OB 3.0 §5.3): JSON-LD form, else the VC-JWT."""
+    row = get(session, caller, institution, credential_id)
+    text = row.documents.get("ob3-di") or row.documents.get("ob3-jwt")
+    if text is None:
+        raise NotFound("Only Open Badges credentials (ob3-di, ob3-jwt) can be baked into an image.")
+    spec = achievements.spec_of(achievements.get(session, institution, row.achievement_id))
+    issuer_name = (
+        text_in(institution.profile["legal_name"], institution.profile.get("language", "en")) or ""
+    )
+    if kind == "png":
+        image = _data_uri_png(spec.image) or badge_image.badge_png(spec, issuer_name)
+        return baking.bake_png(image, text, replace=True)
+    return baking.bake_svg(badge_image.badge_svg(spec, issuer_name), text)
+
+
+def _data_uri_png(image: str | None) -> bytes | None:
+    prefix = "data:image/png;base64,"
+    if image and image.startswith(prefix):
+        try:
+            return base64.b64decode(image[len(prefix) :], validate=True)
+        except ValueError:
+            return None
+    return None

@@ -83,6 +83,11 @@ class CredentialIssue(_Body):
     results: list[ResultValue] = Field(default_factory=list, max_length=50)
     evidence: list[Evidence] = Field(default_factory=list, max_length=50)
     formats: list[Format] = Field(default=["ob3-di"], min_length=1)
+    suspendable: bool = Field(
+        default=False,
+        description="also give W3C formats a suspension entry (credentialStatus becomes an array, "
+        "which VC 2.0 allows but the 1EdTech OB 3.0 JSON Schema does not)",
+    )
     holder_jwk: dict[str, Any] | None = Field(
         default=None, description="the learner's public key, bound into the SD-JWT VC (cnf)"
     )
@@ -106,3 +111,33 @@ class AuditEventPublic(BaseModel):
     details: dict[str, Any]
     request_id: str | None
     created_at: datetime
+
+
+class StatusChange(_Body):
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class BulkRevoke(_Body):
+    ids: list[str] = Field(min_length=1, max_length=10_000)
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class Association(_Body):
+    association_type: Literal[
+        "exactMatchOf",
+        "isChildOf",
+        "isParentOf",
+        "isPartOf",
+        "isPeerOf",
+        "isRelatedTo",
+        "precedes",
+        "replacedBy",
+    ]
+    source_id: str = Field(min_length=1, max_length=2000)
+    target_id: str = Field(min_length=1, max_length=2000)
+
+
+class ClrRequest(_Body):
+    recipient: Recipient
+    name: str | None = Field(default=None, max_length=500)
+    associations: list[Association] = Field(default_factory=list, max_length=1000)

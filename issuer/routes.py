@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from issuer import achievements, audit, institutions, issuance
+from issuer import status as statuses
 from issuer.context import CallerDep, ContextDep, SessionDep
 from issuer.formats import sd_jwt_vc
 from issuer.models import (
@@ -16,12 +17,15 @@ from issuer.models import (
     ApiKeyCreated,
     ApiKeyPublic,
     AuditEventPublic,
+    BulkRevoke,
+    ClrRequest,
     CredentialIssue,
     CredentialPublic,
     Format,
     InstitutionCreate,
     InstitutionPublic,
     KeyRotate,
+    StatusChange,
 )
 from issuer.tables import AchievementRow, ApiKey, Institution, IssuedCredential
 from schemas.learning import AchievementSpec
@@ -265,3 +269,123 @@ def audit_log(
 @router.get(sd_jwt_vc.VCT_PATH, summary="SD-JWT VC type metadata of learning credentials")
 def vct_metadata(context: ContextDep) -> JSONResponse:
     return JSONResponse(sd_jwt_vc.type_metadata(context.public_url))
+
+
+@router.post(
+    "/issuers/{slug}/credentials/revoke",
+    responses=PROBLEMS,
+    summary="Revoke several credentials at once (all or none)",
+)
+def bulk_revoke(
+    slug: str, body: BulkRevoke, caller: CallerDep, context: ContextDep, session: SessionDep
+) -> list[CredentialPublic]:
+    rows = statuses.change(
+        session, context, caller, institutions.get(session, slug), body.ids, "revoke", body.reason
+    )
+    return [_credential_public(r) for r in rows]
+
+
+@router.post(
+    "/issuers/{slug}/credentials/{credential_id}/{action}",
+    responses=PROBLEMS,
+    summary="Revoke (final), suspend or unsuspend a credential",
+)
+def change_status(
+    slug: str,
+    credential_id: str,
+    action: Literal["revoke", "suspend", "unsuspend"],
+    caller: CallerDep,
+    context: ContextDep,
+    session: SessionDep,
+    body: StatusChange | None = None,
+) -> CredentialPublic:
+    [row] = statuses.change(
+        session,
+        context,
+        caller,
+        institutions.get(session, slug),
+        [credential_id],
+        action,
+        body.reason if body else None,
+    )
+    return _credential_public(row)
+
+
+@router.get(
+    "/issuers/{slug}/status/{list_id}",
+    responses=PROBLEMS,
+    summary="A status list (Bitstring Status List credential or Token Status List JWT)",
+)
+def status_list(
+    slug: str, list_id: str, request: Request, context: ContextDep, session: SessionDep
+) -> Response:
+    lst = statuses.published(session, context, slug, list_id)
+    accept = request.headers.get("accept", "")
+    if lst.kind == "token":
+        body, media_type = lst.document or "", "application/statuslist+jwt"
+    elif "application/vc+jwt" in accept:
+        body, media_type = lst.document_jwt or "", "application/vc+jwt"
+    else:
+        body, media_type = lst.document or "", "application/vc+ld+json"
+    tag = statuses.etag(body)
+    headers = {
+        "ETag": tag,
+        "Cache-Control": f"public, max-age={statuses.MAX_AGE}",
+        "Vary": "Accept",
+    }
+    if request.headers.get("if-none-match") == tag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+@router.post(
+    "/issuers/{slug}/clr",
+    responses=PROBLEMS,
+    summary="A signed CLR 2.0 of a learner's credentials from this institution",
+)
+def learner_record(
+    slug: str, body: ClrRequest, caller: CallerDep, context: ContextDep, session: SessionDep
+) -> JSONResponse:
+    document = issuance.learner_record(
+        session, context, caller, institutions.get(session, slug), body
+    )
+    return JSONResponse(document, media_type=LD_JSON)
+
+
+@router.put(
+    "/issuers/{slug}/seal-certificate",
+    responses=PROBLEMS,
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/x-pem-file": {"schema": {"type": "string"}}},
+            "required": True,
+        }
+    },
+    summary="Install the seal certificate chain (PEM, leaf first) for ELM / JAdES",
+)
+async def install_seal_certificate(
+    slug: str, request: Request, caller: CallerDep, context: ContextDep, session: SessionDep
+) -> dict[str, Any]:
+    pem = (await request.body()).decode("utf-8", errors="replace")
+    chain = institutions.install_seal_chain(
+        session, context, caller, institutions.get(session, slug), pem
+    )
+    return {"subject": chain[0].subject.rfc4514_string(), "certificates": len(chain)}
+
+
+@router.get(
+    "/issuers/{slug}/credentials/{credential_id}/image.{kind}",
+    responses=PROBLEMS,
+    summary="The badge image with the credential baked in (PNG or SVG)",
+)
+def baked_badge(
+    slug: str,
+    credential_id: str,
+    kind: Literal["png", "svg"],
+    caller: CallerDep,
+    session: SessionDep,
+) -> Response:
+    image = issuance.baked_image(
+        session, caller, institutions.get(session, slug), credential_id, kind
+    )
+    return Response(image, media_type="image/png" if kind == "png" else "image/svg+xml")

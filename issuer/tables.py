@@ -103,3 +103,51 @@ class AuditEvent(SQLModel, table=True):
     details: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     request_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=_now, index=True)
+
+
+class StatusList(SQLModel, table=True):
+    """A published status list: W3C Bitstring (one purpose) or IETF Token Status List.
+
+    The bits are never stored here: they are the rows of ``status_entry``, changed one UPDATE at a
+    time. ``version`` moves on every change; the signed ``document`` is rebuilt from the rows when
+    ``published_version`` lags behind, so concurrent revocations can never lose an update.
+    """
+
+    __tablename__ = "status_list"
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    issuer_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("issuer.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    kind: str = Field(max_length=16)  # "bitstring" | "token"
+    purpose: str = Field(max_length=32)  # revocation | suspension | message | status (token)
+    size: int  # number of entries
+    status_size: int = 1  # bits per entry
+    used: int = 0
+    version: int = 1
+    published_version: int = 0
+    document: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    document_jwt: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    valid_until: datetime | None = None
+    created_at: datetime = Field(default_factory=_now)
+
+
+class StatusEntry(SQLModel, table=True):
+    __tablename__ = "status_entry"
+    __table_args__ = (UniqueConstraint("list_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_id: str = Field(
+        sa_column=Column(
+            Text, ForeignKey("status_list.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    position: int
+    credential_id: str = Field(
+        sa_column=Column(
+            Text, ForeignKey("issued_credential.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    value: int = 0

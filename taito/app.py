@@ -11,9 +11,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from issuer import batch_routes
 from issuer import routes as issuer_routes
 from issuer.context import IssuerContext
+from issuer.worker import InProcessWorker
+from keys import x509
+from keys.jwk import private_key_from_jwk
 from keys.store import KeyStore, KeyVault
+from schemas import strict_json
 from schemas.contexts import ContextCache, StaticLoader
 from taito import problems
 from taito.database import make_engine, ping
@@ -35,6 +40,14 @@ def _loader(settings: Settings) -> StaticLoader:
     return cache.loader(include_test_only=False)
 
 
+def _seal_ca(settings: Settings) -> tuple[Any, Any] | None:
+    if settings.seal_ca_cert_file is None or settings.seal_ca_key_file is None:
+        return None
+    certificate = x509.load_pem_chain(settings.seal_ca_cert_file.read_bytes())[0]
+    key = private_key_from_jwk(strict_json.loads(settings.seal_ca_key_file.read_bytes()))
+    return certificate, key
+
+
 def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAPI:
     settings = settings or Settings()
     logging.basicConfig(level=settings.log_level)
@@ -42,7 +55,17 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # SQLite has no SKIP LOCKED: one in-process worker drains batches; on PostgreSQL run
+        # any number of `taito worker` processes instead.
+        batch_worker = (
+            InProcessWorker(_app.state.issuer) if engine.dialect.name == "sqlite" else None
+        )
+        _app.state.batch_worker = batch_worker
+        if batch_worker is not None:
+            batch_worker.start()
         yield
+        if batch_worker is not None:
+            batch_worker.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -68,8 +91,10 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
         operator_token=settings.operator_token.get_secret_value()
         if settings.operator_token
         else None,
+        seal_ca=_seal_ca(settings),
     )
     app.include_router(issuer_routes.router)
+    app.include_router(batch_routes.router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     def healthz() -> dict[str, str]:

@@ -22,7 +22,7 @@ from keys.did import default_method_id
 from keys.store import KeyStore, KeyVault
 from schemas.contexts import StaticLoader
 from schemas.errors import TaitoError
-from taito import database
+from taito import batch_cli, database
 from taito.settings import Settings
 
 app = typer.Typer(
@@ -39,6 +39,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(contexts_app, name="contexts")
 app.add_typer(dev_app, name="dev")
+app.command("worker")(batch_cli.worker_command)
+app.add_typer(batch_cli.issue_app, name="issue")
 
 err = Console(stderr=True, emoji=False)
 out = Console(emoji=False)
@@ -311,6 +313,27 @@ def dev_setup(
             err.print("[bold red]WARNING[/]: created a DEVELOPMENT issuer key. Not for production.")
         store.private_key(row)  # proves the master key opens it
         out.print(f"development issuer key: {row.kid}", highlight=False, soft_wrap=True)
+    _dev_seal_ca(Path("var"))
+
+
+def _dev_seal_ca(folder: Path) -> None:
+    """A development CA that certifies institutions' seal keys (ELM / JAdES). NOT for production."""
+    from datetime import UTC, datetime
+
+    from keys import x509
+
+    cert_file, key_file = folder / "dev-seal-ca.pem", folder / "dev-seal-ca.jwk"
+    if cert_file.exists() and key_file.exists():
+        return
+    key = jwk.generate("p256")
+    certificate = x509.make_ca("Taito DEVELOPMENT Seal CA", key, now=datetime.now(UTC), days=3650)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(key.to_jwk(), handle)
+    cert_file.write_bytes(x509.dump_pem(certificate))
+    err.print(
+        f"[bold red]WARNING[/]: created a DEVELOPMENT seal CA in {cert_file}. Not for production."
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         default=False,
         description="let remote fetches reach loopback/private addresses (dev, tests)",
     )
+    seal_ca_cert_file: Path | None = Field(
+        default=None, description="PEM CA that certifies institutions' seal keys (ELM / JAdES)"
+    )
+    seal_ca_key_file: Path | None = Field(
+        default=None, description="that CA's private JWK (development; production installs chains)"
+    )
     log_level: str = Field(default="INFO", description="Python logging level")
 
     @model_validator(mode="after")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from keys import jwk, x509
 from keys.did import (
     VerificationMethod,
     did_web_url,
@@ -72,7 +75,13 @@ def app_client(database_url: str, shared: Path, tmp_path: Path) -> Iterator[Test
     migrations = make_engine(database_url)
     upgrade(migrations)
     migrations.dispose()
+    ca_key = jwk.generate("p256")
+    ca = x509.make_ca("Taito Test Seal CA", ca_key, now=datetime.now(UTC), days=30)
+    (tmp_path / "seal-ca.pem").write_bytes(x509.dump_pem(ca))
+    (tmp_path / "seal-ca.jwk").write_text(json.dumps(ca_key.to_jwk()))
     settings = Settings(
+        seal_ca_cert_file=tmp_path / "seal-ca.pem",
+        seal_ca_key_file=tmp_path / "seal-ca.jwk",
         database_url=database_url,
         master_key=KeyVault.new_master_key(),
         operator_token=OPERATOR,

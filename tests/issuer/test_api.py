@@ -315,7 +315,6 @@ def test_scopes_and_api_key_revocation(env: Env) -> None:
             422,
             "validation_failed",
         ),
-        ({"achievement_id": "ACH", "recipient": RECIPIENT, "formats": ["elm"]}, 409, "conflict"),
         (
             {"achievement_id": "ACH", "recipient": RECIPIENT, "surprise": 1},
             422,
@@ -378,3 +377,47 @@ def test_institution_creation_rules(env: Env) -> None:
     paths = {e["path"] for e in invalid.json()["errors"]}
     assert {"body.slug", "body.url", "body.country"} <= paths
     assert env.client.get("/issuers/rogue").status_code == 404
+
+
+def test_elm_needs_a_seal_certificate(env: Env) -> None:
+    make_institution(env.client, "oulu", key_types=["ed25519"])  # no P-256 key: no seal
+    key = make_key(env.client, "oulu", ["achievements:write", "credentials:issue"])
+    achievement = env.client.post(
+        "/issuers/oulu/achievements", json=ACHIEVEMENT, headers=key
+    ).json()
+    refused = env.client.post(
+        "/issuers/oulu/credentials",
+        headers=key,
+        json={
+            "achievement_id": achievement["id"],
+            "recipient": RECIPIENT,
+            "formats": ["elm", "ob3-di"],
+        },
+    )
+    assert refused.status_code == 409
+    assert "seal certificate" in refused.json()["detail"]
+    events = env.client.get("/issuers/oulu/audit", headers=operator()).json()
+    assert "credential.issued" not in [e["action"] for e in events]
+
+
+@pytest.mark.parametrize("kind", ["png", "svg"])
+def test_baked_badges_carry_the_credential(env: Env, kind: str) -> None:
+    from schemas import baking
+
+    issued = _issue(env, _achievement(env), ["ob3-di", "ob3-jwt"]).json()
+    response = env.client.get(
+        f"/issuers/{env.slug}/credentials/{issued['id']}/image.{kind}", headers=env.issuing
+    )
+    assert response.status_code == 200
+    baked = (
+        baking.unbake_png(response.content)
+        if kind == "png"
+        else baking.unbake_svg(response.content)
+    )
+    assert json.loads(baked) == issued["formats"]["ob3-di"]
+    assert verify_credential(baked, _options(env)).verified
+    only_sd = _issue(env, _achievement(env), ["sd-jwt-vc"]).json()
+    missing = env.client.get(
+        f"/issuers/{env.slug}/credentials/{only_sd['id']}/image.{kind}", headers=env.issuing
+    )
+    assert missing.status_code == 404

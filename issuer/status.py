@@ -1,0 +1,344 @@
+"""Revocation and suspension: status list entries, publishing, and status changes.
+
+* W3C Bitstring Status List v1.0: every W3C credential gets a ``revocation`` and a ``suspension``
+  ``BitstringStatusListEntry`` (§2.1), at a random unused index (§6.1 herd privacy) of a list of
+  :data:`LIST_SIZE` entries; a new list starts when one is half full, so a random free index is
+  found in two tries on average.
+* IETF Token Status List: every SD-JWT VC gets ``status.status_list {idx, uri}`` in a 2-bit list
+  (0 valid, 1 invalid, 2 suspended; draft-ietf-oauth-status-list §7.1).
+
+Bits are rows of ``status_entry`` changed by single-row UPDATEs; a list's ``version`` moves with
+each change and the signed list is rebuilt from the rows when read after a change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from issuer import audit, institutions
+from issuer.context import Caller, IssuerContext
+from issuer.errors import Conflict, NotFound
+from issuer.tables import Institution, IssuedCredential, StatusEntry, StatusList
+from keys import data_integrity, status_list, vc_jwt
+from keys.signing import KeySigner
+
+LIST_SIZE = 131_072  # Bitstring Status List §6.1: at least 16 KB for herd privacy
+FILL_LIMIT = 0.5
+PUBLISHED_FOR = timedelta(hours=24)  # validUntil of a published list
+MAX_AGE = 300  # Cache-Control max-age of a published list, seconds
+W3C_PURPOSES = ("revocation", "suspension")
+TOKEN_VALUES = {"active": 0, "revoked": 1, "suspended": 2}
+
+
+def list_url(context: IssuerContext, institution: Institution, list_id: str) -> str:
+    return f"{context.public_url}/issuers/{institution.slug}/status/{list_id}"
+
+
+def _current_list(
+    session: Session, institution: Institution, kind: str, purpose: str, size: int
+) -> StatusList:
+    query = (
+        select(StatusList)
+        .where(
+            StatusList.issuer_id == institution.id,
+            StatusList.kind == kind,
+            StatusList.purpose == purpose,
+            col(StatusList.used) < StatusList.size * FILL_LIMIT,
+        )
+        .order_by(col(StatusList.created_at))
+    )
+    found = session.exec(query).first()
+    if found is not None:
+        return found
+    assert institution.id is not None
+    created = StatusList(
+        issuer_id=institution.id,
+        kind=kind,
+        purpose=purpose,
+        size=size,
+        status_size=2 if kind == "token" else 1,
+    )
+    session.add(created)
+    session.flush()
+    return created
+
+
+def allocate(
+    session: Session,
+    institution: Institution,
+    credential_id: str,
+    kind: str,
+    purpose: str,
+    *,
+    rng: random.Random | None = None,
+    size: int = LIST_SIZE,
+) -> tuple[StatusList, int]:
+    """Reserve a random unused index for ``credential_id`` (the unique constraint arbitrates)."""
+    chooser = rng or random.SystemRandom()
+    for _ in range(64):
+        lst = _current_list(session, institution, kind, purpose, size)
+        position = chooser.randrange(lst.size)
+        try:
+            with session.begin_nested():
+                session.add(
+                    StatusEntry(list_id=lst.id, position=position, credential_id=credential_id)
+                )
+        except IntegrityError:
+            continue
+        session.execute(
+            update(StatusList).where(col(StatusList.id) == lst.id).values(used=StatusList.used + 1)
+        )
+        return lst, position
+    raise Conflict("No free status list index was found; try again.")
+
+
+def w3c_entries(
+    session: Session,
+    context: IssuerContext,
+    institution: Institution,
+    credential_id: str,
+    *,
+    purposes: Iterable[str] = W3C_PURPOSES,
+    size: int = LIST_SIZE,
+) -> list[dict[str, Any]]:
+    """``credentialStatus`` for a W3C credential: one BitstringStatusListEntry per purpose (§2.1)."""
+    entries = []
+    for purpose in purposes:
+        lst, position = allocate(
+            session, institution, credential_id, "bitstring", purpose, size=size
+        )
+        url = list_url(context, institution, lst.id)
+        entries.append(
+            {
+                "id": f"{url}#{position}",
+                "type": "BitstringStatusListEntry",
+                "statusPurpose": purpose,
+                "statusListIndex": str(position),
+                "statusListCredential": url,
+            }
+        )
+    return entries
+
+
+def token_entry(
+    session: Session,
+    context: IssuerContext,
+    institution: Institution,
+    credential_id: str,
+    *,
+    size: int = LIST_SIZE,
+) -> dict[str, Any]:
+    """``status`` claim of an SD-JWT VC (Token Status List §6.1 ``status_list``)."""
+    lst, position = allocate(session, institution, credential_id, "token", "status", size=size)
+    return {"status_list": {"idx": position, "uri": list_url(context, institution, lst.id)}}
+
+
+# --- status changes ---------------------------------------------------------------------------
+
+
+def _credential(session: Session, institution: Institution, credential_id: str) -> IssuedCredential:
+    row = session.get(IssuedCredential, credential_id.removeprefix("urn:uuid:"))
+    if row is None or row.issuer_id != institution.id:
+        raise NotFound("The institution has no such credential.")
+    return row
+
+
+def _set(session: Session, credential_id: str, values: dict[str, int]) -> None:
+    """Set the entry of each list purpose to its value and move those lists' versions."""
+    lists = session.exec(
+        select(StatusList.id, StatusList.purpose)
+        .join(StatusEntry, col(StatusEntry.list_id) == col(StatusList.id))
+        .where(StatusEntry.credential_id == credential_id)
+    ).all()
+    for list_id, purpose in lists:
+        if purpose not in values:
+            continue
+        changed = session.execute(
+            update(StatusEntry)
+            .where(
+                col(StatusEntry.list_id) == list_id,
+                col(StatusEntry.credential_id) == credential_id,
+                col(StatusEntry.value) != values[purpose],
+            )
+            .values(value=values[purpose])
+        )
+        if changed.rowcount:  # type: ignore[attr-defined]
+            session.execute(
+                update(StatusList)
+                .where(col(StatusList.id) == list_id)
+                .values(version=StatusList.version + 1)
+            )
+
+
+def _can_suspend(session: Session, credential_id: str) -> bool:
+    purposes = session.exec(
+        select(StatusList.purpose)
+        .join(StatusEntry, col(StatusEntry.list_id) == col(StatusList.id))
+        .where(StatusEntry.credential_id == credential_id)
+    ).all()
+    return bool({"suspension", "status"} & set(purposes))
+
+
+def change(
+    session: Session,
+    context: IssuerContext,
+    caller: Caller,
+    institution: Institution,
+    credential_ids: Iterable[str],
+    action: str,
+    reason: str | None,
+) -> list[IssuedCredential]:
+    """``revoke`` (final), ``suspend`` or ``unsuspend`` credentials, all or none."""
+    institutions.authorize(caller, institution, "credentials:revoke")
+    assert institution.id is not None
+    rows = [_credential(session, institution, cid) for cid in dict.fromkeys(credential_ids)]
+    for row in rows:
+        if row.status == "revoked" and action != "revoke":
+            raise Conflict(f"Credential urn:uuid:{row.id} is revoked; revocation is final.")
+        if action == "suspend" and not _can_suspend(session, row.id):
+            raise Conflict(f"Credential urn:uuid:{row.id} was issued without a suspension entry.")
+    now = context.clock()
+    for row in rows:
+        if action == "revoke":
+            new_status, values = "revoked", {"revocation": 1, "status": TOKEN_VALUES["revoked"]}
+        elif action == "suspend":
+            new_status, values = "suspended", {"suspension": 1, "status": TOKEN_VALUES["suspended"]}
+        else:
+            new_status, values = "active", {"suspension": 0, "status": TOKEN_VALUES["active"]}
+        if row.status == new_status:
+            continue
+        _set(session, row.id, values)
+        row.status = new_status
+        if action == "revoke":
+            row.revoked_at = now
+        session.add(row)
+        audit.record(
+            session,
+            caller,
+            institution.id,
+            f"credential.{action}",
+            f"urn:uuid:{row.id}",
+            reason=reason,
+        )
+    session.commit()
+    for row in rows:
+        session.refresh(row)
+    return rows
+
+
+# --- publishing -------------------------------------------------------------------------------
+
+
+def _signer(
+    session: Session, context: IssuerContext, institution: Institution, *preferred: str
+) -> KeySigner:
+    rows = [r for r in institutions.key_rows(session, context, institution) if r.active]
+    for key_type in preferred:
+        for row in reversed(rows):
+            if row.key_type == key_type:
+                return context.keys().signer(row)
+    raise Conflict("The institution has no active key to sign its status lists.")
+
+
+def _values(session: Session, lst: StatusList) -> dict[int, int]:
+    rows = session.exec(
+        select(StatusEntry.position, StatusEntry.value).where(
+            StatusEntry.list_id == lst.id, col(StatusEntry.value) != 0
+        )
+    ).all()
+    return {position: value for position, value in rows}
+
+
+def _publish(
+    session: Session, context: IssuerContext, institution: Institution, lst: StatusList
+) -> StatusList:
+    version = lst.version
+    now = context.clock().replace(microsecond=0)
+    url = list_url(context, institution, lst.id)
+    values = _values(session, lst)
+    document_jwt: str | None
+    if lst.kind == "token":
+        signer = _signer(session, context, institution, "p256", "ed25519")
+        document = status_list.sign_status_list_token(
+            values,
+            size=lst.size,
+            bits=lst.status_size,
+            uri=url,
+            signer=signer,
+            now=now,
+            ttl=MAX_AGE,
+            expires=now + PUBLISHED_FOR,
+        )
+        document_jwt = None
+    else:
+        encoded = status_list.encode_bitstring_values(
+            values, size=lst.size, status_size=lst.status_size
+        )
+        credential = {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "id": url,
+            "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+            "issuer": institution.did,
+            "validFrom": now.isoformat().replace("+00:00", "Z"),
+            "validUntil": (now + PUBLISHED_FOR).isoformat().replace("+00:00", "Z"),
+            "credentialSubject": {
+                "id": f"{url}#list",
+                "type": "BitstringStatusList",
+                "statusPurpose": lst.purpose,
+                "encodedList": encoded,
+            },
+        }
+        signer = _signer(session, context, institution, "ed25519", "p256")
+        suite = "eddsa-rdfc-2022" if signer.algorithm == "EdDSA" else "ecdsa-rdfc-2019"
+        signed = data_integrity.add_proof(
+            credential, signer=signer, cryptosuite=suite, loader=context.loader, created=now
+        )
+        document = json.dumps(signed, ensure_ascii=False)
+        document_jwt = vc_jwt.sign_credential_jwt(
+            credential, signer=signer, profile="vc+jwt", now=now
+        )
+    # Optimistic: only the first publisher of this version writes; the others re-read.
+    session.execute(
+        update(StatusList)
+        .where(col(StatusList.id) == lst.id, col(StatusList.published_version) < version)
+        .values(
+            document=document,
+            document_jwt=document_jwt,
+            published_version=version,
+            valid_until=now + PUBLISHED_FOR,
+        )
+    )
+    session.commit()
+    session.refresh(lst)
+    return lst
+
+
+def published(session: Session, context: IssuerContext, slug: str, list_id: str) -> StatusList:
+    """The list as it is published now, re-signed only when it changed or nears ``validUntil``."""
+    institution = institutions.get(session, slug)
+    lst = session.get(StatusList, list_id)
+    if lst is None or lst.issuer_id != institution.id:
+        raise NotFound("There is no such status list.")
+    stale = lst.valid_until is None or _aware(lst.valid_until) - context.clock() < PUBLISHED_FOR / 2
+    if lst.document is None or lst.published_version < lst.version or stale:
+        lst = _publish(session, context, institution, lst)
+    return lst
+
+
+def _aware(moment: datetime) -> datetime:
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def etag(text: str) -> str:
+    return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
