@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from issuer import audit
 from issuer.context import Caller, IssuerContext, hash_secret
-from issuer.errors import Conflict, Forbidden, NotFound, SigningUnavailable
+from issuer.errors import Conflict, Forbidden, NotFound
 from issuer.formats.open_badges import profile
 from issuer.models import ApiKeyCreate, InstitutionCreate
 from issuer.tables import ApiKey, Institution
@@ -92,13 +92,31 @@ def key_rows(session: Session, context: IssuerContext, institution: Institution)
     return context.keys().keys(session, owner(institution.slug))
 
 
+def active_key(
+    session: Session,
+    context: IssuerContext,
+    institution: Institution,
+    *preferred: str,
+    of_did: bool = True,
+) -> StoredKey:
+    """The newest active key of the first preferred type; with ``of_did`` only keys whose method
+    belongs to the institution's DID (a did:key institution signs with its one identifier key)."""
+    rows = [r for r in key_rows(session, context, institution) if r.active]
+    if of_did:
+        rows = [r for r in rows if r.kid.split("#", 1)[0] == institution.did]
+    for key_type in preferred:
+        for row in reversed(rows):
+            if row.key_type == key_type:
+                return row
+    raise Conflict(
+        f"The institution has no active key of type {' or '.join(preferred)} for this format."
+    )
+
+
 def signer(
-    session: Session, context: IssuerContext, institution: Institution, key_type: KeyType
+    session: Session, context: IssuerContext, institution: Institution, *preferred: str
 ) -> KeySigner:
-    row = context.keys().active(session, owner(institution.slug), key_type)
-    if row is None:
-        raise SigningUnavailable(f"The institution has no active {key_type} key.")
-    return context.keys().signer(row)
+    return context.keys().signer(active_key(session, context, institution, *preferred))
 
 
 def rotate_key(

@@ -21,7 +21,6 @@ from issuer.tables import Institution, IssuedCredential
 from keys import data_integrity, sd_jwt, vc_jwt, x509
 from keys.did import resolve_offline
 from keys.jwk import PublicKey, public_key_from_jwk
-from keys.store import StoredKey
 from schemas import baking
 from schemas.clr import validate_clr
 from schemas.errors import TaitoError, ValidationFailed
@@ -63,19 +62,6 @@ def _holder_key(body: CredentialIssue) -> PublicKey | None:
     return None
 
 
-def _active(
-    session: Session, context: IssuerContext, institution: Institution, *preferred: str
-) -> StoredKey:
-    rows = [r for r in institutions.key_rows(session, context, institution) if r.active]
-    for key_type in preferred:
-        for row in reversed(rows):
-            if row.key_type == key_type:
-                return row
-    raise Conflict(
-        f"The institution has no active key of type {' or '.join(preferred)} for this format."
-    )
-
-
 class _Build:
     """Everything one issuance signs; one method per format."""
 
@@ -98,7 +84,7 @@ class _Build:
 
     def _signer(self, *preferred: str) -> Any:
         return self.context.keys().signer(
-            _active(self.session, self.context, self.institution, *preferred)
+            institutions.active_key(self.session, self.context, self.institution, *preferred)
         )
 
     def open_badge(self) -> dict[str, Any]:
@@ -158,7 +144,9 @@ class _Build:
             )
         credential = elm.elm_credential(self.profile, self.spec, self.award)
         signer = self.context.keys().signer(
-            _active(self.session, self.context, self.institution, "p256")
+            institutions.active_key(
+                self.session, self.context, self.institution, "p256", of_did=False
+            )
         )
         return elm.seal_elm(
             credential,
@@ -373,7 +361,9 @@ def learner_record(
         ],
     )
     validate_clr(document)
-    signer = context.keys().signer(_active(session, context, institution, "ed25519", "p256"))
+    signer = context.keys().signer(
+        institutions.active_key(session, context, institution, "ed25519", "p256")
+    )
     suite = "eddsa-rdfc-2022" if signer.algorithm == "EdDSA" else "ecdsa-rdfc-2019"
     signed = data_integrity.add_proof(
         document, signer=signer, cryptosuite=suite, loader=context.loader, created=now

@@ -29,7 +29,6 @@ from issuer.context import Caller, IssuerContext
 from issuer.errors import Conflict, NotFound
 from issuer.tables import Institution, IssuedCredential, StatusEntry, StatusList
 from keys import data_integrity, status_list, vc_jwt
-from keys.signing import KeySigner
 
 LIST_SIZE = 131_072  # Bitstring Status List §6.1: at least 16 KB for herd privacy
 FILL_LIMIT = 0.5
@@ -238,17 +237,6 @@ def change(
 # --- publishing -------------------------------------------------------------------------------
 
 
-def _signer(
-    session: Session, context: IssuerContext, institution: Institution, *preferred: str
-) -> KeySigner:
-    rows = [r for r in institutions.key_rows(session, context, institution) if r.active]
-    for key_type in preferred:
-        for row in reversed(rows):
-            if row.key_type == key_type:
-                return context.keys().signer(row)
-    raise Conflict("The institution has no active key to sign its status lists.")
-
-
 def _values(session: Session, lst: StatusList) -> dict[int, int]:
     rows = session.exec(
         select(StatusEntry.position, StatusEntry.value).where(
@@ -267,7 +255,7 @@ def _publish(
     values = _values(session, lst)
     document_jwt: str | None
     if lst.kind == "token":
-        signer = _signer(session, context, institution, "p256", "ed25519")
+        signer = institutions.signer(session, context, institution, "p256", "ed25519")
         document = status_list.sign_status_list_token(
             values,
             size=lst.size,
@@ -297,7 +285,7 @@ def _publish(
                 "encodedList": encoded,
             },
         }
-        signer = _signer(session, context, institution, "ed25519", "p256")
+        signer = institutions.signer(session, context, institution, "ed25519", "p256")
         suite = "eddsa-rdfc-2022" if signer.algorithm == "EdDSA" else "ecdsa-rdfc-2019"
         signed = data_integrity.add_proof(
             credential, signer=signer, cryptosuite=suite, loader=context.loader, created=now

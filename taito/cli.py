@@ -278,6 +278,30 @@ def verify(
     raise typer.Exit(0 if report.verified else 1)
 
 
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="folder to write the demo outputs to")],
+    contexts_from: Annotated[
+        Path | None, typer.Option(help="context folder (MANIFEST.json) if the cache is empty")
+    ] = None,
+) -> None:
+    """Issue, bake, assemble, revoke and publish, in-process, and write every output to --out."""
+    from rich.table import Table
+
+    from taito import demo as demo_run
+
+    config = settings()
+    shared = contexts_from or Path(os.environ.get("TAITO_SHARED_DIR", "../shared")) / "contexts"
+    contexts = demo_run.ensure_contexts(config.context_dir, shared)
+    results = demo_run.run(out_dir, contexts)
+    table = Table(title=f"Taito demo: {out_dir}")
+    for column in ("file", "what", "verify"):
+        table.add_column(column)
+    for result in results:
+        table.add_row(result.file, result.what, result.verified)
+    out.print(table)
+
+
 DEV_ISSUER_OWNER = "issuer:dev"
 
 

@@ -17,7 +17,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def metadata() -> Any:
     """SQLModel metadata with every table of every package registered."""
-    import issuer.batch_tables  # noqa: F401  (registers batch tables)
+    import issuer.batch_tables
     import issuer.tables  # noqa: F401  (registers the issuer's tables)
     import keys.store  # noqa: F401  (registers the `key` table)
 
