@@ -23,6 +23,9 @@ from schemas.contexts import ContextCache, StaticLoader
 from taito import problems
 from taito.database import make_engine, ping
 from taito.settings import Settings
+from verifier import routes as verifier_routes
+from verifier.context import VerifierContext
+from verifier.http import GuardedHttp, HttpPolicy
 
 log = logging.getLogger("taito")
 
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
         if batch_worker is not None:
             batch_worker.stop()
         engine.dispose()
+        _app.state.verifier.http.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -95,6 +99,10 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
     )
     app.include_router(issuer_routes.router)
     app.include_router(batch_routes.router)
+    app.state.verifier = VerifierContext(
+        loader=app.state.issuer.loader, http=GuardedHttp(HttpPolicy.from_settings(settings))
+    )
+    app.include_router(verifier_routes.router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     def healthz() -> dict[str, str]:

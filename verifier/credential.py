@@ -18,9 +18,10 @@ from typing import Any
 from keys import data_integrity, sd_jwt, vc_jwt
 from keys.did import VerificationMethod, resolve_offline
 from keys.jwk import PublicKey
-from schemas import strict_json, vcdm
+from schemas import baking, strict_json, vcdm
 from schemas.errors import TaitoError
 from verifier.report import VerificationReport
+from verifier.status import StatusChecker
 
 log = logging.getLogger("taito.verifier")
 
@@ -48,7 +49,12 @@ _VALIDITY_CODES = {
     "not_yet_valid",
     "issued_in_future",
 }
-_ISSUER_KEY_CODES = {"did_resolution", "issuer_key_unresolved", "unresolvable_key"}
+_ISSUER_KEY_CODES = {
+    "did_resolution",
+    "issuer_key_unresolved",
+    "unresolvable_key",
+    "verification_method",
+}
 
 
 @dataclass(frozen=True)
@@ -65,13 +71,15 @@ class VerifyOptions:
     audience: str | None = None
     require_key_binding: bool = False
     clock_skew: timedelta = field(default=timedelta(seconds=60))
+    jwt_key_resolver: JwtKeyResolver | None = None  # online issuer keys (did:web); else offline
+    status_checker: StatusChecker | None = None  # None: status is reported as not checked
 
 
 def _jwt_key_resolver(options: VerifyOptions, offline: JwtKeyResolver) -> JwtKeyResolver:
     if options.issuer_key is not None:
         key = options.issuer_key
         return lambda _header, _payload: key
-    return offline
+    return options.jwt_key_resolver or offline
 
 
 def _check_for(error: TaitoError, default: str) -> str:
@@ -154,7 +162,18 @@ def check_validity_period(
         report.passed("validity_period", "The credential is valid and has no expiry date.")
 
 
-def _check_status(report: VerificationReport, document: Mapping[str, Any]) -> None:
+def _check_status(
+    report: VerificationReport,
+    document: Mapping[str, Any],
+    options: VerifyOptions,
+    issuer: str | None,
+) -> None:
+    """Every status entry is checked by the checker; without one, say so (never a silent pass)."""
+    if options.status_checker is not None:
+        report.checks.extend(
+            options.status_checker.check(document, issuer_id=issuer, now=options.now)
+        )
+        return
     status = document.get("credentialStatus", document.get("status"))
     if status is None:
         report.add("status", "skipped", "no_status", "The credential has no status entry to check.")
@@ -221,7 +240,7 @@ def _verify_data_integrity(
                 "The issuer's key was not checked because the proof did not verify.",
             )
         check_validity_period(report, document, options)
-        _check_status(report, document)
+        _check_status(report, document, options, issuer_id(document))
         return report
     suites = ", ".join(sorted({p.cryptosuite for p in proofs}))
     report.passed(
@@ -239,7 +258,7 @@ def _verify_data_integrity(
             f"not of the issuer {issuer}.",
         )
     check_validity_period(report, document, options)
-    _check_status(report, document)
+    _check_status(report, document, options, issuer_id(document))
     return report
 
 
@@ -326,7 +345,7 @@ def _verify_jwt(token: str, options: VerifyOptions) -> VerificationReport:
     report.passed("proof", f"The JWT signature ({result.header.get('alg')}) is valid.")
     report.passed("issuer_key", f"Signed with a key of the issuer {issuer_id(result.credential)}.")
     check_validity_period(report, result.credential, options)
-    _check_status(report, result.credential)
+    _check_status(report, result.credential, options, issuer_id(result.credential))
     return report
 
 
@@ -362,7 +381,30 @@ def _verify_sd_jwt(token: str, options: VerifyOptions) -> VerificationReport:
             "no_key_binding",
             "The presentation carries no key binding.",
         )
-    _check_status(report, claims)
+    _check_status(report, claims, options, claims.get("iss"))
+    return report
+
+
+def _is_open_badges_2(document: Mapping[str, Any]) -> bool:
+    context = document.get("@context")
+    contexts = context if isinstance(context, list) else [context]
+    return "https://w3id.org/openbadges/v2" in contexts or document.get("type") == "Assertion"
+
+
+def _verify_baked(image: Any, kind: str, options: VerifyOptions) -> VerificationReport:
+    """OB 3.0 §5.3: extract the credential from a baked badge, then verify it."""
+    try:
+        text = baking.unbake_png(image) if kind == "png" else baking.unbake_svg(image)
+    except TaitoError as exc:
+        report = VerificationReport(format=f"baked-{kind}")
+        report.failed(
+            "format",
+            exc.code,
+            f"The {kind.upper()} image carries no credential Taito can read: {exc.detail}",
+        )
+        return report
+    report = verify_credential(text, options)
+    report.notes.insert(0, f"The credential was extracted from a baked {kind.upper()} badge.")
     return report
 
 
@@ -370,6 +412,8 @@ def detect(data: Any) -> tuple[str, Any]:
     """Return ``(kind, parsed)``: kind is ``json``, ``jwt``, ``sd-jwt`` or ``unknown``."""
     if isinstance(data, Mapping):
         return "json", data
+    if isinstance(data, bytes) and data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png", data
     if isinstance(data, bytes):
         if len(data) > MAX_INPUT_BYTES:
             raise strict_json.MalformedJson(f"The input is larger than {MAX_INPUT_BYTES} bytes.")
@@ -377,9 +421,13 @@ def detect(data: Any) -> tuple[str, Any]:
             data = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise strict_json.MalformedJson("The input is not UTF-8 text.") from exc
+    if isinstance(data, bytes) and data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png", data
     if not isinstance(data, str):
         return "unknown", data
     text = data.strip()
+    if text.startswith("<") and "<svg" in text[:4096]:
+        return "svg", text
     if text.startswith("{"):
         return "json", strict_json.loads(text, max_bytes=MAX_INPUT_BYTES)
     if "~" in text:
@@ -402,6 +450,15 @@ def verify_credential(data: Any, options: VerifyOptions) -> VerificationReport:
             report = VerificationReport()
             report.failed("format", "unsupported_format", "The JSON input is not an object.")
             return report
+        if _is_open_badges_2(parsed):
+            report = VerificationReport(format="openbadges-2.0", document=parsed)
+            report.failed(
+                "format",
+                "unsupported_format",
+                "This is an Open Badges 2.0 assertion, not a verifiable credential: it has no "
+                "signature to check here. Ask the issuer for an Open Badges 3.0 credential.",
+            )
+            return report
         if "proof" not in parsed:
             report = VerificationReport(document=parsed)
             report.failed(
@@ -411,6 +468,8 @@ def verify_credential(data: Any, options: VerifyOptions) -> VerificationReport:
             )
             return report
         return _verify_data_integrity(parsed, options)
+    if kind in ("png", "svg"):
+        return _verify_baked(parsed, kind, options)
     if kind == "jwt":
         return _verify_jwt(parsed, options)
     if kind == "sd-jwt":

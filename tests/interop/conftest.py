@@ -33,6 +33,7 @@ NODE_PACKAGES = (
     "@sd-jwt/sd-jwt-vc",
     "@sd-jwt/crypto-nodejs",
     "@sd-jwt/decode",
+    "@digitalbazaar/vc-bitstring-status-list",
 )
 NODE_TIMEOUT_SECONDS = 120
 
@@ -61,7 +62,9 @@ def node() -> str:
     executable = shutil.which("node")
     if executable is None:
         pytest.skip(f"node is not installed; install Node 20 and {NPM_HINT}")
-    missing = [p for p in NODE_PACKAGES if not (HERE / "node_modules" / p / "package.json").is_file()]
+    missing = [
+        p for p in NODE_PACKAGES if not (HERE / "node_modules" / p / "package.json").is_file()
+    ]
     if missing:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         pytest.skip(f"npm package {missing[0]}{more} not installed: {NPM_HINT}")

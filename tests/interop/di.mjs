@@ -8,13 +8,21 @@
 // Operations (each result is {"ok": true, ...} or {"ok": false, "error": {...}}):
 //   generate-key         -> {publicKeyMultibase, secretKeyMultibase, did, verificationMethod}
 //   issue                {credential, key?, created?}            -> {document, key}
-//   verify-credential    {credential, now?}                      -> {verified, errors}
+//   verify-credential    {credential, now?, documents?, checkStatus?}
+//                        -> {verified, errors, status?}
 //   sign-presentation    {presentation, credential?, key?, challenge, domain?, created?}
 //                        -> {document, key}   (credential is appended to verifiableCredential)
 //   verify-presentation  {presentation, challenge, domain?, now?}
 //                        -> {verified, presentationVerified, credentialsVerified, errors}
 // `key` is {publicKeyMultibase, secretKeyMultibase} (Multikey, Ed25519); the controller is the
 // did:key of the public key. Without `key` a fresh key pair is generated and returned.
+// `documents` ({url: document}) adds documents the loader serves for this job only: a DID
+// document (did:web, ...) under its DID, which also serves each of its verification methods by
+// id (with the DID document's @context, as a DID resolver dereferences a DID URL), and e.g. a
+// BitstringStatusListCredential under its URL. `checkStatus: true` hands
+// @digitalbazaar/vc-bitstring-status-list's checkStatus to vc.verifyCredential (which refuses a
+// credential with credentialStatus without one); `status` is then the summary of its result
+// (see `statusSummary`): read each entry's `status` bit, not `verified` (INTEROP.md).
 //
 // The JSON-LD document loader is static: the contexts listed in the shared MANIFEST.json
 // (<repo>/../shared/contexts, or $TAITO_SHARED_DIR/contexts), the DID v1 context from the
@@ -66,18 +74,54 @@ didKeyDriver.use({
   fromMultibase: Ed25519Multikey.from
 });
 
-async function documentLoader(url) {
-  if(CONTEXTS.has(url)) {
-    return {contextUrl: null, documentUrl: url, document: structuredClone(CONTEXTS.get(url))};
+// Verification methods of a DID document by absolute id, each with the document's @context.
+function verificationMethodsOf(did, document) {
+  const methods = new Map();
+  const context = document['@context'];
+  const relations = ['verificationMethod', 'assertionMethod', 'authentication',
+    'capabilityInvocation', 'capabilityDelegation', 'keyAgreement'];
+  for(const relation of relations) {
+    for(const method of [].concat(document[relation] || [])) {
+      if(method && typeof method === 'object' && typeof method.id === 'string') {
+        const id = method.id.startsWith('#') ? `${did}${method.id}` : method.id;
+        methods.set(id, {'@context': context, ...method, id});
+      }
+    }
   }
-  if(url.startsWith('did:key:')) {
-    const document = await didKeyDriver.get({url});
-    return {contextUrl: null, documentUrl: url, document};
-  }
-  const error = new Error(`The static document loader has no document for "${url}".`);
-  error.name = 'jsonld.LoadDocumentError';
-  throw error;
+  return methods;
 }
+
+// A static loader: the shared contexts, did:key, and the job's own `documents` (if any).
+export function makeDocumentLoader(documents = {}) {
+  const extra = new Map();
+  for(const [url, document] of Object.entries(documents || {})) {
+    extra.set(url, document);
+    if(url.startsWith('did:') && !url.includes('#')) {
+      for(const [id, method] of verificationMethodsOf(url, document)) {
+        if(!(id in documents)) {
+          extra.set(id, method);
+        }
+      }
+    }
+  }
+  return async function documentLoader(url) {
+    if(CONTEXTS.has(url)) {
+      return {contextUrl: null, documentUrl: url, document: structuredClone(CONTEXTS.get(url))};
+    }
+    if(extra.has(url)) {
+      return {contextUrl: null, documentUrl: url, document: structuredClone(extra.get(url))};
+    }
+    if(url.startsWith('did:key:')) {
+      const document = await didKeyDriver.get({url});
+      return {contextUrl: null, documentUrl: url, document};
+    }
+    const error = new Error(`The static document loader has no document for "${url}".`);
+    error.name = 'jsonld.LoadDocumentError';
+    throw error;
+  };
+}
+
+const documentLoader = makeDocumentLoader();
 
 async function keyPairFrom(key) {
   const pair = key ?
@@ -110,12 +154,12 @@ function signingSuite(pair, created) {
   return suite;
 }
 
-function verifyingSuite() {
+export function verifyingSuite() {
   return new DataIntegrityProof({cryptosuite: eddsaRdfc2022});
 }
 
 // Flatten jsonld-signatures' nested errors (VerificationError.errors, cause) into messages.
-function collectErrors(result) {
+export function collectErrors(result) {
   const out = [];
   const seen = new Set();
   const visit = error => {
@@ -163,7 +207,35 @@ function collectErrors(result) {
   return [...unique.values()];
 }
 
-const OPERATIONS = {
+// Loaded on first use, so the other operations work without the package installed.
+export async function bitstringStatusList() {
+  return import('@digitalbazaar/vc-bitstring-status-list');
+}
+
+// checkStatus's result -> {verified, entries: [{statusPurpose, statusListIndex,
+// statusListCredential, verified, status}], errors}. `status` is the bit the library read.
+export function statusSummary(result) {
+  if(!result) {
+    return {verified: false, entries: [], errors: [{name: 'Error', message: 'no status result'}]};
+  }
+  const errors = [];
+  for(let error = result.error; error; error = error.cause) {
+    errors.push({name: error.name || 'Error', message: String(error.message)});
+  }
+  return {
+    verified: result.verified === true,
+    entries: (result.results || []).map(r => ({
+      statusPurpose: r.credentialStatus && r.credentialStatus.statusPurpose,
+      statusListIndex: r.credentialStatus && r.credentialStatus.statusListIndex,
+      statusListCredential: r.credentialStatus && r.credentialStatus.statusListCredential,
+      verified: r.verified === true,
+      status: r.status
+    })),
+    errors
+  };
+}
+
+export const OPERATIONS = {
   async 'generate-key'() {
     return describeKey(await keyPairFrom(null));
   },
@@ -178,14 +250,19 @@ const OPERATIONS = {
     return {document, key: await describeKey(pair)};
   },
 
-  async 'verify-credential'({credential, now}) {
+  async 'verify-credential'({credential, now, documents, checkStatus}) {
     const result = await vc.verifyCredential({
       credential,
       suite: verifyingSuite(),
-      documentLoader,
-      now: now ? new Date(now) : undefined
+      documentLoader: documents ? makeDocumentLoader(documents) : documentLoader,
+      now: now ? new Date(now) : undefined,
+      checkStatus: checkStatus ? (await bitstringStatusList()).checkStatus : undefined
     });
-    return {verified: result.verified === true, errors: collectErrors(result)};
+    const out = {verified: result.verified === true, errors: collectErrors(result)};
+    if(checkStatus) {
+      out.status = statusSummary(result.statusResult);
+    }
+    return out;
   },
 
   async 'sign-presentation'({presentation, credential, key, challenge, domain, created}) {

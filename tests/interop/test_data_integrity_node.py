@@ -137,7 +137,11 @@ def test_taito_signed_open_badge_verifies_in_digitalbazaar(
     good, tampered = node_di(
         [
             {"op": "verify-credential", "credential": signed, "now": NOW_ISO},
-            {"op": "verify-credential", "credential": tamper_achievement_name(signed), "now": NOW_ISO},
+            {
+                "op": "verify-credential",
+                "credential": tamper_achievement_name(signed),
+                "now": NOW_ISO,
+            },
         ]
     )
     assert ok(good)["verified"] is True, messages(good)
@@ -161,7 +165,9 @@ def test_digitalbazaar_signed_open_badge_verifies_in_taito(
         ]
     )
     signed = ok(issued)["document"]
-    method_id = f"{did_key(issuer_key.public_key())}#{multikey.encode_public(issuer_key.public_key())}"
+    method_id = (
+        f"{did_key(issuer_key.public_key())}#{multikey.encode_public(issuer_key.public_key())}"
+    )
     assert signed["proof"]["verificationMethod"] == method_id
     assert signed["proof"]["proofPurpose"] == "assertionMethod"
     # Digital Bazaar adds nothing but the proof.

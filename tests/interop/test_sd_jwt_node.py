@@ -163,8 +163,14 @@ def test_node_issues_and_presents_sd_jwt_vc_taito_verifies(
     node_sd_jwt: NodeRunner, issuer_type: KeyType, holder_type: KeyType
 ) -> None:
     issuer, holder = generate(issuer_type), generate(holder_type)
-    present = {"op": "present", "sdJwt": ref(0, "sdJwt"), "holderKey": holder.to_jwk(),
-               "nonce": NONCE, "aud": AUDIENCE, "iat": PRESENTED_AT}
+    present = {
+        "op": "present",
+        "sdJwt": ref(0, "sdJwt"),
+        "holderKey": holder.to_jwk(),
+        "nonce": NONCE,
+        "aud": AUDIENCE,
+        "iat": PRESENTED_AT,
+    }
     issued, subset, everything = node_sd_jwt(
         [
             {

@@ -45,23 +45,43 @@ def test_reference_version() -> None:
 def test_taito_presentation_verifies_in_reference(issuer_type: KeyType) -> None:
     issuer, holder = generate(issuer_type), generate("p256")
     now = datetime.now(UTC)
-    base = {"vct": VCT, "iss": "https://issuer.example", "iat": int(now.timestamp()) - 60,
-            "exp": int(now.timestamp()) + 3600}
+    base = {
+        "vct": VCT,
+        "iss": "https://issuer.example",
+        "iat": int(now.timestamp()) - 60,
+        "exp": int(now.timestamp()) + 3600,
+    }
     claims = {
         **base,
         "given_name": "Ada",
         "family_name": "Lovelace",
-        "address": {"street_address": "12 St James's Square", "locality": "London", "country": "GB"},
+        "address": {
+            "street_address": "12 St James's Square",
+            "locality": "London",
+            "country": "GB",
+        },
         "nationalities": ["GB", "FR"],
     }
     token = issue(
-        claims, signer=KeySigner.for_key(issuer), holder_key=holder.public_key(),
-        disclosable=["/given_name", "/family_name", "/address", "/address/locality",
-                     "/nationalities/0", "/nationalities/1"],
+        claims,
+        signer=KeySigner.for_key(issuer),
+        holder_key=holder.public_key(),
+        disclosable=[
+            "/given_name",
+            "/family_name",
+            "/address",
+            "/address/locality",
+            "/nationalities/0",
+            "/nationalities/1",
+        ],
     )
     presentation = present(
-        token, reveal=["/given_name", "/address/locality", "/nationalities/1"],
-        holder=KeySigner.for_key(holder), nonce=NONCE, audience=AUDIENCE, iat=now,
+        token,
+        reveal=["/given_name", "/address/locality", "/nationalities/1"],
+        holder=KeySigner.for_key(holder),
+        nonce=NONCE,
+        audience=AUDIENCE,
+        iat=now,
     )
     seen: list[Any] = []
 
@@ -73,24 +93,39 @@ def test_taito_presentation_verifies_in_reference(issuer_type: KeyType) -> None:
     expected = {
         **base,
         "given_name": "Ada",
-        "address": {"street_address": "12 St James's Square", "locality": "London", "country": "GB"},
+        "address": {
+            "street_address": "12 St James's Square",
+            "locality": "London",
+            "country": "GB",
+        },
         "nationalities": ["FR"],
         "cnf": {"jwk": holder.public_key().to_jwk()},
     }
     assert reference.get_verified_payload() == expected
     assert seen[0][0] == "https://issuer.example"
     assert seen[0][1]["typ"] == "dc+sd-jwt"
-    ours = verify(presentation, resolve_issuer_key=lambda h, p: issuer.public_key(), now=now,
-                  expected_nonce=NONCE, expected_audience=AUDIENCE)
+    ours = verify(
+        presentation,
+        resolve_issuer_key=lambda h, p: issuer.public_key(),
+        now=now,
+        expected_nonce=NONCE,
+        expected_audience=AUDIENCE,
+    )
     assert ours.claims == expected
     # the reference really checks: another nonce fails there too
     with pytest.raises(ValueError, match="nonce"):
         SDJWTVerifier(presentation, issuer_key, expected_aud=AUDIENCE, expected_nonce="other")
 
 
-def _reference_issuance(issuer: PrivateKey, holder: PrivateKey, now: datetime) -> tuple[str, dict[str, Any]]:
-    base = {"vct": VCT, "iss": "https://issuer.example", "iat": int(now.timestamp()) - 60,
-            "exp": int(now.timestamp()) + 3600}
+def _reference_issuance(
+    issuer: PrivateKey, holder: PrivateKey, now: datetime
+) -> tuple[str, dict[str, Any]]:
+    base = {
+        "vct": VCT,
+        "iss": "https://issuer.example",
+        "iat": int(now.timestamp()) - 60,
+        "exp": int(now.timestamp()) + 3600,
+    }
     user_claims = {
         **base,
         SDObj("given_name"): "Ada",
@@ -99,8 +134,12 @@ def _reference_issuance(issuer: PrivateKey, holder: PrivateKey, now: datetime) -
         "nationalities": [SDObj("GB"), "FR"],
     }
     issuer_tool = SDJWTIssuer(
-        user_claims, _jwk(issuer, private=True), holder_key=_jwk(holder, private=True),
-        sign_alg="ES256", add_decoy_claims=True, extra_header_parameters={"typ": "dc+sd-jwt"},
+        user_claims,
+        _jwk(issuer, private=True),
+        holder_key=_jwk(holder, private=True),
+        sign_alg="ES256",
+        add_decoy_claims=True,
+        extra_header_parameters={"typ": "dc+sd-jwt"},
     )
     return issuer_tool.sd_jwt_issuance, base
 
@@ -114,38 +153,73 @@ def test_reference_presentation_verifies_in_taito() -> None:
 
     everything = verify(issuance, resolve_issuer_key=lambda h, p: key, now=now)
     assert everything.claims == {
-        **base, "given_name": "Ada", "family_name": "Lovelace",
-        "address": {"locality": "London", "country": "GB"}, "nationalities": ["GB", "FR"],
+        **base,
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "address": {"locality": "London", "country": "GB"},
+        "nationalities": ["GB", "FR"],
         "cnf": cnf,
     }
 
     holder_tool = SDJWTHolder(issuance)
     holder_tool.create_presentation(
         {"given_name": True, "address": {"locality": True}, "nationalities": [True]},
-        nonce=NONCE, aud=AUDIENCE, holder_key=_jwk(holder, private=True), sign_alg="ES256",
+        nonce=NONCE,
+        aud=AUDIENCE,
+        holder_key=_jwk(holder, private=True),
+        sign_alg="ES256",
     )
     presentation = holder_tool.sd_jwt_presentation
-    result = verify(presentation, resolve_issuer_key=lambda h, p: key, now=datetime.now(UTC),
-                    expected_nonce=NONCE, expected_audience=AUDIENCE, require_key_binding=True)
+    result = verify(
+        presentation,
+        resolve_issuer_key=lambda h, p: key,
+        now=datetime.now(UTC),
+        expected_nonce=NONCE,
+        expected_audience=AUDIENCE,
+        require_key_binding=True,
+    )
     assert result.key_bound
     assert result.claims == {
-        **base, "given_name": "Ada", "address": {"locality": "London", "country": "GB"},
-        "nationalities": ["GB", "FR"], "cnf": cnf,
+        **base,
+        "given_name": "Ada",
+        "address": {"locality": "London", "country": "GB"},
+        "nationalities": ["GB", "FR"],
+        "cnf": cnf,
     }
     assert sorted(p for p, _ in result.disclosed) == [
-        "/address/locality", "/given_name", "/nationalities/0",
+        "/address/locality",
+        "/given_name",
+        "/nationalities/0",
     ]
     with pytest.raises(e.NonceMismatch):
-        verify(presentation, resolve_issuer_key=lambda h, p: key, now=datetime.now(UTC),
-               expected_nonce="other", expected_audience=AUDIENCE)
+        verify(
+            presentation,
+            resolve_issuer_key=lambda h, p: key,
+            now=datetime.now(UTC),
+            expected_nonce="other",
+            expected_audience=AUDIENCE,
+        )
 
     # and Taito's holder over the reference's issuance is accepted by the reference verifier
-    ours = present(issuance, reveal=["/family_name"], holder=KeySigner.for_key(holder),
-                   nonce=NONCE, audience=AUDIENCE, iat=datetime.now(UTC))
-    reference = SDJWTVerifier(ours, lambda iss, header: _jwk(issuer, private=False),
-                              expected_aud=AUDIENCE, expected_nonce=NONCE)
+    ours = present(
+        issuance,
+        reveal=["/family_name"],
+        holder=KeySigner.for_key(holder),
+        nonce=NONCE,
+        audience=AUDIENCE,
+        iat=datetime.now(UTC),
+    )
+    reference = SDJWTVerifier(
+        ours,
+        lambda iss, header: _jwk(issuer, private=False),
+        expected_aud=AUDIENCE,
+        expected_nonce=NONCE,
+    )
     assert reference.get_verified_payload() == {
-        **base, "family_name": "Lovelace", "address": {"country": "GB"}, "nationalities": ["FR"],
+        **base,
+        "family_name": "Lovelace",
+        "address": {"country": "GB"},
+        "nationalities": ["FR"],
         "cnf": cnf,
     }
 

@@ -302,7 +302,8 @@ BAD_INPUTS: list[tuple[str, Any, str, str]] = [
     ("deep nesting", _nested(5000), "format", "malformed_json"),
     ("not JSON, not JWT", "hello world", "format", "unsupported_format"),
     ("JSON array", "[1, 2, 3]", "format", "unsupported_format"),
-    ("binary", b"\x89PNG\r\n\x1a\n\x00\x00", "format", "malformed_json"),
+    ("truncated PNG", b"\x89PNG\r\n\x1a\n\x00\x00", "format", "malformed_png"),
+    ("binary", b"\x00\xff\xfe binary", "format", "malformed_json"),
     ("no proof", json.dumps(open_badge(ISSUER_DID)), "format", "unsecured"),
     ("SD-JWT of tildes", "~" * 10_000, "proof", "malformed_sd_jwt"),
 ]
