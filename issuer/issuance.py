@@ -200,7 +200,7 @@ def issue(
         issuer_id=institution.id,
         achievement_id=row.id,
         recipient_key=recipient_key(body.recipient),
-        award=award.model_dump(mode="json"),
+        award={**award.model_dump(mode="json"), "status_messages": body.status_messages or []},
         documents={},
         idempotency_key=idempotency_key,
         request_hash=request_hash,
@@ -230,6 +230,12 @@ def issue(
         if {"ob3-di", "ob3-jwt"} & set(formats)
         else []
     )
+    if body.status_messages and w3c_status:
+        w3c_status.append(
+            status.message_entry(
+                session, context, institution, credential_uuid, body.status_messages
+            )
+        )
     token_status = (
         status.token_entry(session, context, institution, credential_uuid)
         if "sd-jwt-vc" in formats

@@ -88,6 +88,13 @@ class CredentialIssue(_Body):
         description="also give W3C formats a suspension entry (credentialStatus becomes an array, "
         "which VC 2.0 allows but the 1EdTech OB 3.0 JSON Schema does not)",
     )
+    status_messages: list[str] | None = Field(
+        default=None,
+        min_length=2,
+        max_length=4,
+        description="also give W3C formats a 'message' status entry (Bitstring Status List, "
+        "statusSize 2) with these messages; the first is the initial one",
+    )
     holder_jwk: dict[str, Any] | None = Field(
         default=None, description="the learner's public key, bound into the SD-JWT VC (cnf)"
     )
@@ -141,3 +148,7 @@ class ClrRequest(_Body):
     recipient: Recipient
     name: str | None = Field(default=None, max_length=500)
     associations: list[Association] = Field(default_factory=list, max_length=1000)
+
+
+class StatusMessageSet(_Body):
+    value: int = Field(ge=0, le=3, description="index into the credential's status messages")

@@ -26,6 +26,7 @@ from issuer.models import (
     InstitutionPublic,
     KeyRotate,
     StatusChange,
+    StatusMessageSet,
 )
 from issuer.tables import AchievementRow, ApiKey, Institution, IssuedCredential
 from schemas.learning import AchievementSpec
@@ -283,6 +284,25 @@ def bulk_revoke(
         session, context, caller, institutions.get(session, slug), body.ids, "revoke", body.reason
     )
     return [_credential_public(r) for r in rows]
+
+
+@router.post(
+    "/issuers/{slug}/credentials/{credential_id}/status-message",
+    responses=PROBLEMS,
+    summary="Set a credential's status message (Bitstring Status List 'message' purpose)",
+)
+def set_status_message(
+    slug: str,
+    credential_id: str,
+    body: StatusMessageSet,
+    caller: CallerDep,
+    context: ContextDep,
+    session: SessionDep,
+) -> CredentialPublic:
+    row = statuses.set_message(
+        session, context, caller, institutions.get(session, slug), credential_id, body.value
+    )
+    return _credential_public(row)
 
 
 @router.post(

@@ -29,6 +29,7 @@ from issuer.context import Caller, IssuerContext
 from issuer.errors import Conflict, NotFound
 from issuer.tables import Institution, IssuedCredential, StatusEntry, StatusList
 from keys import data_integrity, status_list, vc_jwt
+from schemas.errors import ValidationFailed
 
 LIST_SIZE = 131_072  # Bitstring Status List §6.1: at least 16 KB for herd privacy
 FILL_LIMIT = 0.5
@@ -64,7 +65,7 @@ def _current_list(
         kind=kind,
         purpose=purpose,
         size=size,
-        status_size=2 if kind == "token" else 1,
+        status_size=2 if kind == "token" or purpose == "message" else 1,
     )
     session.add(created)
     session.flush()
@@ -126,6 +127,73 @@ def w3c_entries(
             }
         )
     return entries
+
+
+MESSAGE_STATUS_SIZE = 2  # up to four messages per credential
+
+
+def message_entry(
+    session: Session,
+    context: IssuerContext,
+    institution: Institution,
+    credential_id: str,
+    messages: list[str],
+    *,
+    size: int = LIST_SIZE,
+) -> dict[str, Any]:
+    """A ``message`` BitstringStatusListEntry (§2.1: ``statusSize`` > 1 needs ``statusMessage``)."""
+    lst, position = allocate(session, institution, credential_id, "bitstring", "message", size=size)
+    url = list_url(context, institution, lst.id)
+    return {
+        "id": f"{url}#{position}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "message",
+        "statusListIndex": str(position),
+        "statusListCredential": url,
+        "statusSize": MESSAGE_STATUS_SIZE,
+        "statusMessage": [{"status": hex(i), "message": m} for i, m in enumerate(messages)],
+    }
+
+
+def set_message(
+    session: Session,
+    context: IssuerContext,
+    caller: Caller,
+    institution: Institution,
+    credential_id: str,
+    value: int,
+) -> IssuedCredential:
+    """Point a credential's ``message`` entry at one of the messages it was issued with."""
+    institutions.authorize(caller, institution, "credentials:revoke")
+    assert institution.id is not None
+    row = _credential(session, institution, credential_id)
+    if row.status == "revoked":
+        raise Conflict(f"Credential urn:uuid:{row.id} is revoked; revocation is final.")
+    purposes = session.exec(
+        select(StatusList.purpose)
+        .join(StatusEntry, col(StatusEntry.list_id) == col(StatusList.id))
+        .where(StatusEntry.credential_id == row.id)
+    ).all()
+    if "message" not in purposes:
+        raise Conflict(f"Credential urn:uuid:{row.id} was issued without status messages.")
+    declared = len(row.award.get("status_messages") or [])
+    if not 0 <= value < declared:
+        raise ValidationFailed(
+            f"The credential was issued with {declared} status messages (0..{declared - 1}).",
+            extra={"errors": [{"path": "body.value", "message": "out of range"}]},
+        )
+    _set(session, row.id, {"message": value})
+    audit.record(
+        session,
+        caller,
+        institution.id,
+        "credential.status_message",
+        f"urn:uuid:{row.id}",
+        value=value,
+    )
+    session.commit()
+    session.refresh(row)
+    return row
 
 
 def token_entry(

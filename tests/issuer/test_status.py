@@ -180,3 +180,27 @@ def test_elm_is_sealed_and_verifies_to_the_seal_ca(env: Env) -> None:
     document = json.loads(sealed.payload)
     assert "EuropeanDigitalCredential" in document["type"]
     assert sealed.organisation == "University helsinki"
+
+
+def test_status_messages(env: Env) -> None:
+    messages = ["valid", "under review", "replaced by a newer credential"]
+    credential = _issue(env, _achievement(env), ["ob3-di"], status_messages=messages).json()
+    entries = _entries(credential["formats"]["ob3-di"])
+    [message] = [e for e in entries if e["statusPurpose"] == "message"]
+    assert message["statusSize"] == 2
+    assert [m["message"] for m in message["statusMessage"]] == messages
+    assert [m["status"] for m in message["statusMessage"]] == ["0x0", "0x1", "0x2"]
+    base = f"/issuers/{env.slug}/credentials/{credential['id']}/status-message"
+    assert env.client.post(base, json={"value": 2}, headers=env.admin).status_code == 200
+    path = message["statusListCredential"].removeprefix("https://uni.example.test")
+    document = env.client.get(path).json()
+    bits = status_list.decode_bitstring(document["credentialSubject"]["encodedList"], status_size=2)
+    assert status_list.status_at(bits, int(message["statusListIndex"]), status_size=2) == 2
+    assert env.client.post(base, json={"value": 3}, headers=env.admin).status_code == 422
+    plain = _issue(env, _achievement(env), ["ob3-di"]).json()
+    refused = env.client.post(
+        f"/issuers/{env.slug}/credentials/{plain['id']}/status-message",
+        json={"value": 1},
+        headers=env.admin,
+    )
+    assert refused.status_code == 409
