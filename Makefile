@@ -36,7 +36,8 @@ interop-deps: tests/interop/node_modules/.installed
 run: install contexts
 	$(BIN)/taito dev setup
 	TAITO_MASTER_KEY_FILE=var/dev-master.key TAITO_SEAL_CA_CERT_FILE=var/dev-seal-ca.pem \
-	TAITO_SEAL_CA_KEY_FILE=var/dev-seal-ca.jwk TAITO_ALLOW_PRIVATE_NETWORK=true \
+	TAITO_SEAL_CA_KEY_FILE=var/dev-seal-ca.jwk TAITO_TRUST_ANCHORS_FILE=var/dev-seal-ca.pem \
+	TAITO_ALLOW_PRIVATE_NETWORK=true \
 	TAITO_OPERATOR_TOKEN=$${TAITO_OPERATOR_TOKEN:-dev-operator-token} \
 	$(BIN)/taito serve --host $(HOST) --port $(PORT)
 

@@ -22,7 +22,7 @@ from schemas import strict_json
 from schemas.contexts import ContextCache, StaticLoader
 from taito import problems
 from taito.database import make_engine, ping
-from taito.settings import Settings
+from taito.settings import ConfigurationError, Settings
 from verifier import routes as verifier_routes
 from verifier.context import VerifierContext
 from verifier.http import GuardedHttp, HttpPolicy
@@ -49,6 +49,15 @@ def _seal_ca(settings: Settings) -> tuple[Any, Any] | None:
     certificate = x509.load_pem_chain(settings.seal_ca_cert_file.read_bytes())[0]
     key = private_key_from_jwk(strict_json.loads(settings.seal_ca_key_file.read_bytes()))
     return certificate, key
+
+
+def _trusted_issuers(settings: Settings) -> frozenset[str] | None:
+    if settings.trusted_issuers_file is None:
+        return None
+    listed = strict_json.loads(settings.trusted_issuers_file.read_bytes())
+    if not isinstance(listed, list) or not all(isinstance(i, str) for i in listed):
+        raise ConfigurationError("TAITO_TRUSTED_ISSUERS_FILE must hold a JSON list of strings.")
+    return frozenset(listed)
 
 
 def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAPI:
@@ -100,7 +109,13 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
     app.include_router(issuer_routes.router)
     app.include_router(batch_routes.router)
     app.state.verifier = VerifierContext(
-        loader=app.state.issuer.loader, http=GuardedHttp(HttpPolicy.from_settings(settings))
+        loader=app.state.issuer.loader,
+        http=GuardedHttp(HttpPolicy.from_settings(settings)),
+        trusted_issuers=_trusted_issuers(settings),
+        untrusted_is_failure=settings.untrusted_issuer_fails,
+        trust_anchors=tuple(x509.load_pem_chain(settings.trust_anchors_file.read_bytes()))
+        if settings.trust_anchors_file
+        else (),
     )
     app.include_router(verifier_routes.router)
 

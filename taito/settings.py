@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     seal_ca_key_file: Path | None = Field(
         default=None, description="that CA's private JWK (development; production installs chains)"
     )
+    trusted_issuers_file: Path | None = Field(
+        default=None, description="JSON list of trusted issuer DIDs / https origins (verifier)"
+    )
+    trust_anchors_file: Path | None = Field(
+        default=None, description="PEM certificates trusted for JAdES seals (verifier)"
+    )
+    untrusted_issuer_fails: bool = Field(
+        default=False, description="verifier policy: an issuer outside the trusted list fails"
+    )
     log_level: str = Field(default="INFO", description="Python logging level")
 
     @model_validator(mode="after")

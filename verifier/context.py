@@ -21,6 +21,9 @@ class VerifierContext:
     http: GuardedHttp
     status_policy: StatusPolicy = field(default_factory=StatusPolicy)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    trusted_issuers: frozenset[str] | None = None
+    untrusted_is_failure: bool = False
+    trust_anchors: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
         self.resolver = DidResolver(self.http)
@@ -35,6 +38,9 @@ class VerifierContext:
             resolve_method=self.resolver,
             jwt_key_resolver=self.resolver.jwt_issuer_key,
             status_checker=self.status,
+            trusted_issuers=self.trusted_issuers,
+            untrusted_is_failure=self.untrusted_is_failure,
+            trust_anchors=self.trust_anchors,
             **overrides,
         )
 

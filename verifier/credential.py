@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from keys import data_integrity, sd_jwt, vc_jwt
+from keys import data_integrity, jades, jose, sd_jwt, vc_jwt
 from keys.did import VerificationMethod, resolve_offline
 from keys.jwk import PublicKey
 from schemas import baking, strict_json, vcdm
@@ -73,6 +73,9 @@ class VerifyOptions:
     clock_skew: timedelta = field(default=timedelta(seconds=60))
     jwt_key_resolver: JwtKeyResolver | None = None  # online issuer keys (did:web); else offline
     status_checker: StatusChecker | None = None  # None: status is reported as not checked
+    trusted_issuers: frozenset[str] | None = None  # DIDs / URLs; None: no registry configured
+    untrusted_is_failure: bool = False  # policy: an issuer outside the registry fails
+    trust_anchors: tuple[Any, ...] = ()  # X.509 anchors for JAdES-sealed (Europass) credentials
 
 
 def _jwt_key_resolver(options: VerifyOptions, offline: JwtKeyResolver) -> JwtKeyResolver:
@@ -189,6 +192,53 @@ def _check_status(
     )
 
 
+def check_trust(report: VerificationReport, issuer: str | None, options: VerifyOptions) -> None:
+    """The verifier's trusted-issuer registry: a DID (any method URL of it) or an https origin."""
+    if options.trusted_issuers is None:
+        report.add(
+            "issuer_trust",
+            "skipped",
+            "no_trust_registry",
+            "No trusted-issuer list is configured, so the issuer's standing was not checked.",
+        )
+        return
+    candidates = {issuer} if issuer else set()
+    if issuer and issuer.startswith("did:"):
+        candidates.add(issuer.split("#", 1)[0])
+    elif issuer and "://" in issuer:
+        scheme, rest = issuer.split("://", 1)
+        candidates.add(f"{scheme}://{rest.split('/', 1)[0]}")
+    if candidates & options.trusted_issuers:
+        report.passed("issuer_trust", "This issuer is in your trusted list.", code="trusted")
+    else:
+        report.add(
+            "issuer_trust",
+            "failed" if options.untrusted_is_failure else "warning",
+            "issuer_not_trusted",
+            "This issuer is not in your trusted list.",
+        )
+
+
+def _check_members(
+    report: VerificationReport, document: Mapping[str, Any], options: VerifyOptions
+) -> None:
+    """CLR 2.0: every credential the record carries is verified on its own (check ``nested``)."""
+    subject = document.get("credentialSubject")
+    members = subject.get("verifiableCredential") if isinstance(subject, Mapping) else None
+    if not isinstance(members, list) or not members:
+        return
+    report.nested = [verify_credential(member, options) for member in members]
+    failed = sum(not n.verified for n in report.nested)
+    if failed:
+        report.failed(
+            "nested",
+            "nested_failed",
+            f"{failed} of {len(members)} credentials in this record did not verify.",
+        )
+    else:
+        report.passed("nested", f"All {len(members)} credentials in this record verify.")
+
+
 def _check_schema(report: VerificationReport, document: Any, *, presentation: bool = False) -> bool:
     try:
         if presentation:
@@ -257,8 +307,11 @@ def _verify_data_integrity(
             f"The proof was made with a key of {', '.join(sorted(controllers))}, "
             f"not of the issuer {issuer}.",
         )
+    check_trust(report, issuer, options)
     check_validity_period(report, document, options)
     _check_status(report, document, options, issuer_id(document))
+    if "ClrCredential" in type_list:
+        _check_members(report, document, options)
     return report
 
 
@@ -344,6 +397,7 @@ def _verify_jwt(token: str, options: VerifyOptions) -> VerificationReport:
     _check_schema(report, result.credential, presentation=result.profile == "vp+jwt")
     report.passed("proof", f"The JWT signature ({result.header.get('alg')}) is valid.")
     report.passed("issuer_key", f"Signed with a key of the issuer {issuer_id(result.credential)}.")
+    check_trust(report, issuer_id(result.credential), options)
     check_validity_period(report, result.credential, options)
     _check_status(report, result.credential, options, issuer_id(result.credential))
     return report
@@ -371,6 +425,7 @@ def _verify_sd_jwt(token: str, options: VerifyOptions) -> VerificationReport:
     report.subject = {"id": claims.get("sub"), "vct": claims.get("vct")}
     report.passed("proof", "The issuer's signature and every disclosure are valid.")
     report.passed("issuer_key", f"Signed with a key of the issuer {claims.get('iss')}.")
+    check_trust(report, claims.get("iss"), options)
     report.passed("validity_period", "The credential is within its validity period.")
     if result.key_bound:
         report.passed("holder_binding", "The presentation is bound to the holder's key (KB-JWT).")
@@ -382,6 +437,69 @@ def _verify_sd_jwt(token: str, options: VerifyOptions) -> VerificationReport:
             "The presentation carries no key binding.",
         )
     _check_status(report, claims, options, claims.get("iss"))
+    return report
+
+
+def _is_jades(token: str) -> bool:
+    try:
+        header = jose.decode_unverified(token).header
+    except TaitoError:
+        return False
+    return "x5c" in header and ("sigT" in header or ("iat" in header and "x5t#S256" in header))
+
+
+def _verify_sealed(token: str, options: VerifyOptions) -> VerificationReport:
+    """A JAdES-sealed Europass credential (ETSI TS 119 182-1 baseline-B; ELM 3.2 payload)."""
+    report = VerificationReport(format="jades")
+    report.passed("format", "A credential sealed with a JAdES electronic seal (Europass).")
+    try:
+        decoded = jades.read_seal(token)
+        jades.verify_signature(decoded)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a check
+        _failure(report, "proof", exc)
+        return report
+    report.passed(
+        "proof", "The seal's signature is valid: the credential is unchanged since sealing."
+    )
+    try:
+        document = strict_json.loads(decoded.payload)
+    except TaitoError as exc:
+        report.failed(
+            "schema", exc.code, f"The sealed payload is not a JSON credential: {exc.detail}"
+        )
+        return report
+    if not isinstance(document, Mapping) or "EuropeanDigitalCredential" not in (
+        document.get("type") or []
+    ):
+        report.failed(
+            "schema", "not_elm", "The sealed payload is not a European Digital Credential."
+        )
+        return report
+    report.document = document
+    report.passed("schema", "The payload is a European Digital Credential (ELM).")
+    _summaries(report, document)
+    subject = decoded.chain[0].subject.rfc4514_string()
+    if not options.trust_anchors:
+        report.add(
+            "issuer_key",
+            "warning",
+            "no_trust_anchors",
+            f"Sealed by {subject}, but no trust anchors are configured to check its certificate.",
+        )
+    else:
+        try:
+            jades.verify_seal(token, anchors=list(options.trust_anchors), now=options.now)
+        except Exception as exc:  # noqa: BLE001
+            report.failed(
+                "issuer_key",
+                getattr(exc, "code", "certificate_chain"),
+                f"The seal certificate of {subject} is not trusted: {getattr(exc, 'detail', exc)}",
+            )
+        else:
+            report.passed("issuer_key", f"Sealed by {subject}, certified by a trusted anchor.")
+    check_trust(report, issuer_id(document), options)
+    check_validity_period(report, document, options)
+    _check_status(report, document, options, issuer_id(document))
     return report
 
 
@@ -470,6 +588,8 @@ def verify_credential(data: Any, options: VerifyOptions) -> VerificationReport:
         return _verify_data_integrity(parsed, options)
     if kind in ("png", "svg"):
         return _verify_baked(parsed, kind, options)
+    if kind == "jwt" and _is_jades(parsed):
+        return _verify_sealed(parsed, options)
     if kind == "jwt":
         return _verify_jwt(parsed, options)
     if kind == "sd-jwt":

@@ -44,6 +44,8 @@ def test_clr_assembles_the_learners_credentials(env: Env) -> None:
     validate_clr(clr)
     report = verify_credential(clr, _options(env))
     assert report.verified, report.to_json()
+    assert report.check("nested") is not None and report.check("nested").status == "passed"  # type: ignore[union-attr]
+    assert [n.verified for n in report.nested] == [True, True]
     for member in members:
         assert verify_credential(member, _options(env)).verified
     members[0]["name"] = "Tampered"

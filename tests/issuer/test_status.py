@@ -204,3 +204,29 @@ def test_status_messages(env: Env) -> None:
         headers=env.admin,
     )
     assert refused.status_code == 409
+
+
+def test_sealed_europass_in_the_verifier(env: Env) -> None:
+    from dataclasses import replace
+
+    from keys import x509
+    from verifier.credential import verify_credential
+
+    token = _issue(env, _achievement(env), ["elm"]).json()["formats"]["elm"]
+    settings = env.client.app.state.settings  # type: ignore[attr-defined]
+    anchors = tuple(x509.load_pem_chain(settings.seal_ca_cert_file.read_bytes()))
+    trusted = verify_credential(token, replace(_options(env), trust_anchors=anchors))
+    assert trusted.verified, trusted.to_json()
+    assert trusted.format == "jades"
+    assert {c.id: c.status for c in trusted.checks}["issuer_key"] == "passed"
+    unanchored = verify_credential(token, _options(env))
+    assert {c.id: (c.status, c.code) for c in unanchored.checks}["issuer_key"] == (
+        "warning",
+        "no_trust_anchors",
+    )
+    other_ca = x509.make_ca("Somebody Else", jwk.generate("p256"), now=datetime.now(UTC), days=1)
+    untrusted = verify_credential(token, replace(_options(env), trust_anchors=(other_ca,)))
+    assert {c.id: c.status for c in untrusted.checks}["issuer_key"] == "failed"
+    header, payload, signature = token.split(".")
+    forged = verify_credential(f"{header}.{payload[:-4]}AAAA.{signature}", _options(env))
+    assert {c.id: c.status for c in forged.checks}["proof"] == "failed"

@@ -389,3 +389,22 @@ def test_report_json_shape(loader: StaticLoader, options: VerifyOptions) -> None
     body = verify_credential(copy.deepcopy(_signed(loader)), options).to_json()
     assert set(body) >= {"verified", "format", "issuer", "subject", "checks"}
     assert all(set(c) == {"id", "status", "code", "message"} for c in body["checks"])
+
+
+def test_trusted_issuer_registry(loader: StaticLoader) -> None:
+    from dataclasses import replace
+
+    signed = _signed(loader)
+    base = VerifyOptions(now=NOW, loader=loader)
+    assert _statuses(verify_credential(signed, base))["issuer_trust"] == (
+        "skipped",
+        "no_trust_registry",
+    )
+    trusted = replace(base, trusted_issuers=frozenset({ISSUER_DID}))
+    assert _statuses(verify_credential(signed, trusted))["issuer_trust"] == ("passed", "trusted")
+    other = replace(base, trusted_issuers=frozenset({"did:web:other.example"}))
+    report = verify_credential(signed, other)
+    assert _statuses(report)["issuer_trust"] == ("warning", "issuer_not_trusted")
+    assert report.verified  # a warning by default
+    strict = replace(other, untrusted_is_failure=True)
+    assert not verify_credential(signed, strict).verified
