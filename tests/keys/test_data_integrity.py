@@ -84,23 +84,32 @@ VECTORS = [
 VECTOR_IDS = ["eddsa-rdfc-2022", "eddsa-rdfc-2022-employ", "eddsa-jcs-2022", "Ed25519Signature2020"]
 
 
-@pytest.mark.parametrize(("suite_name", "folder", "suffix", "unsigned_name"), VECTORS,
-                         ids=VECTOR_IDS)
+@pytest.mark.parametrize(
+    ("suite_name", "folder", "suffix", "unsigned_name"), VECTORS, ids=VECTOR_IDS
+)
 def test_vector_create_step_by_step(
-    vectors: Path, loader: StaticLoader, suite_name: str, folder: str, suffix: str,
+    vectors: Path,
+    loader: StaticLoader,
+    suite_name: str,
+    folder: str,
+    suffix: str,
     unsigned_name: str | None,
 ):
     base = vectors / folder
     signed_fixture = read_json(base / f"signed{suffix}.json")
-    unsigned = (read_json(vectors / unsigned_name) if unsigned_name else
-                {k: v for k, v in signed_fixture.items() if k != "proof"})
+    unsigned = (
+        read_json(vectors / unsigned_name)
+        if unsigned_name
+        else {k: v for k, v in signed_fixture.items() if k != "proof"}
+    )
     key = decode_private(read_json(vectors / "keyPair.json")["privateKeyMultibase"])
     signer = KeySigner.for_key(key)
     suite: Cryptosuite = CRYPTOSUITES[suite_name]
     text = lambda name: (base / f"{name}{suffix}.txt").read_text(encoding="utf-8")  # noqa: E731
 
-    signed = add_proof(unsigned, signer=signer, cryptosuite=suite_name, loader=loader,
-                       created=VECTOR_CREATED)
+    signed = add_proof(
+        unsigned, signer=signer, cryptosuite=suite_name, loader=loader, created=VECTOR_CREATED
+    )
     options = {k: v for k, v in signed["proof"].items() if k != "proofValue"}
     assert proof_configuration(unsigned, options) == read_json(base / f"proofConfig{suffix}.json")
 
@@ -117,10 +126,15 @@ def test_vector_create_step_by_step(
     assert signed == signed_fixture
 
 
-@pytest.mark.parametrize(("suite_name", "folder", "suffix", "unsigned_name"), VECTORS,
-                         ids=VECTOR_IDS)
+@pytest.mark.parametrize(
+    ("suite_name", "folder", "suffix", "unsigned_name"), VECTORS, ids=VECTOR_IDS
+)
 def test_vector_signed_document_verifies(
-    vectors: Path, loader: StaticLoader, suite_name: str, folder: str, suffix: str,
+    vectors: Path,
+    loader: StaticLoader,
+    suite_name: str,
+    folder: str,
+    suffix: str,
     unsigned_name: str | None,
 ):
     signed = read_json(vectors / folder / f"signed{suffix}.json")
@@ -143,9 +157,14 @@ def _add_like(document: Any, config: dict[str, Any], keys: dict[str, PrivateKey]
     method = config["verificationMethod"]
     signer = KeySigner.for_key(keys[method.split("#")[1]], method)
     return add_proof(
-        document, signer=signer, cryptosuite=config["cryptosuite"], loader=loader,
-        created=datetime.fromisoformat(config["created"]), proof_purpose=config["proofPurpose"],
-        previous_proof=config.get("previousProof"), proof_id=config.get("id"),
+        document,
+        signer=signer,
+        cryptosuite=config["cryptosuite"],
+        loader=loader,
+        created=datetime.fromisoformat(config["created"]),
+        proof_purpose=config["proofPurpose"],
+        previous_proof=config.get("previousProof"),
+        proof_id=config.get("id"),
     )
 
 
@@ -164,10 +183,15 @@ def test_proof_set_and_chain_vectors_are_reproduced(vectors: Path, loader: Stati
         assert document == read_json(folder / signed_name), signed_name
 
 
-@pytest.mark.parametrize(("name", "count"), [
-    ("signedProofSet1.json", 1), ("signedProofSet2.json", 2),
-    ("signedProofChain1.json", 3), ("signedProofChain2.json", 4),
-])
+@pytest.mark.parametrize(
+    ("name", "count"),
+    [
+        ("signedProofSet1.json", 1),
+        ("signedProofSet2.json", 2),
+        ("signedProofChain1.json", 3),
+        ("signedProofChain2.json", 4),
+    ],
+)
 def test_proof_set_and_chain_vectors_verify(vectors: Path, loader, name: str, count: int):
     results = verify(read_json(vectors / "proof-set-chain" / name), loader)
     assert len(results) == count
@@ -209,8 +233,11 @@ def test_vc2_ecdsa_rdfc_2019_examples_verify(conformance: Path, loader: StaticLo
         assert result.cryptosuite == "ecdsa-rdfc-2019", name
         assert result.verification_method.startswith("did:key:zDna")
         tampered = copy.deepcopy(secured)
-        tampered["issuer"] = "https://issuer.example/other" if isinstance(
-            tampered.get("issuer"), str) else {**tampered["issuer"], "id": "did:example:other"}
+        tampered["issuer"] = (
+            "https://issuer.example/other"
+            if isinstance(tampered.get("issuer"), str)
+            else {**tampered["issuer"], "id": "did:example:other"}
+        )
         fails_with("invalid_signature", tampered, loader)
 
 
@@ -240,8 +267,9 @@ def _edit(document: Any, path: tuple[Any, ...], change: Callable[[Any], Any]) ->
     target = edited
     for step in path[:-1]:
         target = target[step]
-    target[path[-1]] = change(target.get(path[-1]) if isinstance(target, dict)
-                              else target[path[-1]])
+    target[path[-1]] = change(
+        target.get(path[-1]) if isinstance(target, dict) else target[path[-1]]
+    )
     return edited
 
 
@@ -259,20 +287,29 @@ def test_changing_any_string_of_the_document_fails(signed_vector, loader: Static
     assert codes <= {"invalid_signature", "undefined_term", "relative_iri"}
 
 
-@pytest.mark.parametrize(("member", "value", "code"), [
-    ("created", "2023-02-24T23:36:39Z", "invalid_signature"),
-    ("created", "yesterday", "malformed_proof"),
-    ("proofPurpose", "authentication", "purpose_mismatch"),
-    ("verificationMethod",
-     "did:key:z6MktgKTsu1QhX6QPbyqG6geXdw6FQCZBPq7uQpieWbiQiG7", "invalid_signature"),
-    ("verificationMethod", "did:key:zNotAKey", "verification_method"),
-    ("verificationMethod", "did:key:zDnaebSRtPnW6YCpxAhR5JPxJqt9UunCsBPhLEtUokUvp87nQ",
-     "verification_method"),  # a P-256 key for an Ed25519 suite
-    ("proofValue", "0OIl", "malformed_proof"),
-    ("proofValue", None, "malformed_proof"),
-    ("type", "Ed25519Signature2018", "unsupported_cryptosuite"),
-    ("expires", "2024-01-01T00:00:00Z", "proof_expired"),
-])
+@pytest.mark.parametrize(
+    ("member", "value", "code"),
+    [
+        ("created", "2023-02-24T23:36:39Z", "invalid_signature"),
+        ("created", "yesterday", "malformed_proof"),
+        ("proofPurpose", "authentication", "purpose_mismatch"),
+        (
+            "verificationMethod",
+            "did:key:z6MktgKTsu1QhX6QPbyqG6geXdw6FQCZBPq7uQpieWbiQiG7",
+            "invalid_signature",
+        ),
+        ("verificationMethod", "did:key:zNotAKey", "verification_method"),
+        (
+            "verificationMethod",
+            "did:key:zDnaebSRtPnW6YCpxAhR5JPxJqt9UunCsBPhLEtUokUvp87nQ",
+            "verification_method",
+        ),  # a P-256 key for an Ed25519 suite
+        ("proofValue", "0OIl", "malformed_proof"),
+        ("proofValue", None, "malformed_proof"),
+        ("type", "Ed25519Signature2018", "unsupported_cryptosuite"),
+        ("expires", "2024-01-01T00:00:00Z", "proof_expired"),
+    ],
+)
 def test_changing_a_proof_member_fails(signed_vector, loader, member: str, value: Any, code: str):
     tampered = copy.deepcopy(signed_vector)
     if value is None:
@@ -287,13 +324,17 @@ def test_changing_the_proof_value_or_cryptosuite_fails(signed_vector, loader: St
     for i in (1, len(value) // 2, len(value) - 1):
         replacement = "2" if value[i] != "2" else "3"
         tampered = copy.deepcopy(signed_vector)
-        tampered["proof"]["proofValue"] = value[:i] + replacement + value[i + 1:]
+        tampered["proof"]["proofValue"] = value[:i] + replacement + value[i + 1 :]
         fails_with("invalid_signature", tampered, loader)
     if signed_vector["proof"]["type"] == "DataIntegrityProof":
-        other = {"eddsa-rdfc-2022": "eddsa-jcs-2022"}.get(signed_vector["proof"]["cryptosuite"],
-                                                          "eddsa-rdfc-2022")
-        for suite, code in ((other, "invalid_signature"), ("eddsa-2099", "unsupported_cryptosuite"),
-                            ("ecdsa-rdfc-2019", "verification_method")):
+        other = {"eddsa-rdfc-2022": "eddsa-jcs-2022"}.get(
+            signed_vector["proof"]["cryptosuite"], "eddsa-rdfc-2022"
+        )
+        for suite, code in (
+            (other, "invalid_signature"),
+            ("eddsa-2099", "unsupported_cryptosuite"),
+            ("ecdsa-rdfc-2019", "verification_method"),
+        ):
             tampered = copy.deepcopy(signed_vector)
             tampered["proof"]["cryptosuite"] = suite
             fails_with(code, tampered, loader)
@@ -305,8 +346,12 @@ def test_verification_options(signed_vector, loader: StaticLoader):
     fails_with("domain_mismatch", signed_vector, loader, domain="verifier.example")
     fails_with("unsupported_cryptosuite", signed_vector, loader, cryptosuites={"ecdsa-rdfc-2019"})
     ed25519 = generate("ed25519").public_key()
-    fails_with("invalid_signature", signed_vector, loader,
-               resolve_key=lambda vm: VerificationMethod(vm, vm.split("#")[0], ed25519))
+    fails_with(
+        "invalid_signature",
+        signed_vector,
+        loader,
+        resolve_key=lambda vm: VerificationMethod(vm, vm.split("#")[0], ed25519),
+    )
 
     def refuse(vm: str) -> VerificationMethod:
         raise InvalidSignature("no such key")
@@ -329,8 +374,11 @@ def test_unknown_context_fails(signed_vector, loader: StaticLoader):
 
 def test_relative_iri_fails(signed_vector, loader: StaticLoader):
     fails_with("relative_iri", _edit(signed_vector, ("id",), lambda _: "credentials/1"), loader)
-    fails_with("relative_iri", _edit(signed_vector, ("credentialSubject", "id"),
-                                     lambda _: "../subject"), loader)
+    fails_with(
+        "relative_iri",
+        _edit(signed_vector, ("credentialSubject", "id"), lambda _: "../subject"),
+        loader,
+    )
 
 
 def test_ed25519_signature_2020_needs_its_context(vectors: Path, loader: StaticLoader):
@@ -414,56 +462,97 @@ def test_proof_options_round_trip(vectors: Path, loader: StaticLoader):
     signer = KeySigner.for_key(generate("p256"))
     unsigned = _alumni(vectors)
     before = copy.deepcopy(unsigned)
-    signed = add_proof(unsigned, signer=signer, cryptosuite="ecdsa-rdfc-2019", loader=loader,
-                       created=NOW - timedelta(days=1), expires=NOW + timedelta(days=1),
-                       proof_purpose="authentication", challenge="c-123",
-                       domain=["verifier.example", "other.example"], proof_id="urn:uuid:p1")
+    signed = add_proof(
+        unsigned,
+        signer=signer,
+        cryptosuite="ecdsa-rdfc-2019",
+        loader=loader,
+        created=NOW - timedelta(days=1),
+        expires=NOW + timedelta(days=1),
+        proof_purpose="authentication",
+        challenge="c-123",
+        domain=["verifier.example", "other.example"],
+        proof_id="urn:uuid:p1",
+    )
     assert unsigned == before and "proof" not in unsigned
     proof = signed["proof"]
     assert proof["created"] == "2025-05-31T00:00:00Z" and proof["expires"] == "2025-06-02T00:00:00Z"
-    [result] = verify(signed, loader, expected_purpose="authentication", challenge="c-123",
-                      domain="other.example")
+    [result] = verify(
+        signed, loader, expected_purpose="authentication", challenge="c-123", domain="other.example"
+    )
     assert result.proof_id == "urn:uuid:p1"
     assert result.expires == NOW + timedelta(days=1)
     assert result.verification_method == did_key_method_id(signer.key.public_key())
-    fails_with("proof_expired", signed, loader, now=NOW + timedelta(days=2),
-               expected_purpose="authentication")
-    fails_with("challenge_mismatch", signed, loader, expected_purpose="authentication",
-               challenge="c-124")
-    fails_with("domain_mismatch", signed, loader, expected_purpose="authentication",
-               domain="verifier.example.com")
+    fails_with(
+        "proof_expired",
+        signed,
+        loader,
+        now=NOW + timedelta(days=2),
+        expected_purpose="authentication",
+    )
+    fails_with(
+        "challenge_mismatch", signed, loader, expected_purpose="authentication", challenge="c-124"
+    )
+    fails_with(
+        "domain_mismatch",
+        signed,
+        loader,
+        expected_purpose="authentication",
+        domain="verifier.example.com",
+    )
 
 
 def test_mixed_proof_set_and_chain(vectors: Path, loader: StaticLoader):
     ed = KeySigner.for_key(generate("ed25519"))
     p256 = KeySigner.for_key(generate("p256"))
-    document = add_proof(_alumni(vectors), signer=ed, cryptosuite="eddsa-rdfc-2022",
-                         loader=loader, proof_id="urn:uuid:a")
-    document = add_proof(document, signer=p256, cryptosuite="ecdsa-rdfc-2019", loader=loader,
-                         proof_id="urn:uuid:b")
-    document = add_proof(document, signer=ed, cryptosuite="eddsa-jcs-2022", loader=loader,
-                         previous_proof=["urn:uuid:a", "urn:uuid:b"])
+    document = add_proof(
+        _alumni(vectors),
+        signer=ed,
+        cryptosuite="eddsa-rdfc-2022",
+        loader=loader,
+        proof_id="urn:uuid:a",
+    )
+    document = add_proof(
+        document, signer=p256, cryptosuite="ecdsa-rdfc-2019", loader=loader, proof_id="urn:uuid:b"
+    )
+    document = add_proof(
+        document,
+        signer=ed,
+        cryptosuite="eddsa-jcs-2022",
+        loader=loader,
+        previous_proof=["urn:uuid:a", "urn:uuid:b"],
+    )
     results = verify(document, loader)
-    assert [r.cryptosuite for r in results] == ["eddsa-rdfc-2022", "ecdsa-rdfc-2019",
-                                                "eddsa-jcs-2022"]
+    assert [r.cryptosuite for r in results] == [
+        "eddsa-rdfc-2022",
+        "ecdsa-rdfc-2019",
+        "eddsa-jcs-2022",
+    ]
     assert results[2].previous_proof == ("urn:uuid:a", "urn:uuid:b")
     tampered = copy.deepcopy(document)
     tampered["proof"][1]["created"] = "2020-01-01T00:00:00Z"  # breaks b, and the chain over it
     fails_with("invalid_signature", tampered, loader)
 
 
-@pytest.mark.parametrize(("kwargs", "code"), [
-    ({"cryptosuite": "bbs-2023"}, "unsupported_cryptosuite"),
-    ({"cryptosuite": "ecdsa-rdfc-2019"}, "invalid_proof_options"),  # an Ed25519 signer
-    ({"previous_proof": "urn:uuid:nope"}, "previous_proof_missing"),
-    ({"created": datetime(2024, 1, 1)}, "invalid_proof_options"),
-    ({"domain": ["a", 1]}, "invalid_proof_options"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [
+        ({"cryptosuite": "bbs-2023"}, "unsupported_cryptosuite"),
+        ({"cryptosuite": "ecdsa-rdfc-2019"}, "invalid_proof_options"),  # an Ed25519 signer
+        ({"previous_proof": "urn:uuid:nope"}, "previous_proof_missing"),
+        ({"created": datetime(2024, 1, 1)}, "invalid_proof_options"),
+        ({"domain": ["a", 1]}, "invalid_proof_options"),
+    ],
+)
 def test_add_proof_refuses_bad_options(vectors, loader, kwargs: dict[str, Any], code: str):
     arguments: dict[str, Any] = {"cryptosuite": "eddsa-rdfc-2022", **kwargs}
     with pytest.raises(ProofError) as caught:
-        add_proof(_alumni(vectors), signer=KeySigner.for_key(generate("ed25519")),
-                  loader=loader, **arguments)
+        add_proof(
+            _alumni(vectors),
+            signer=KeySigner.for_key(generate("ed25519")),
+            loader=loader,
+            **arguments,
+        )
     assert caught.value.code == code
 
 
@@ -477,13 +566,14 @@ def test_non_json_documents_are_refused(loader: StaticLoader, document: Any):
 # ------------------------------------------------------------------------------ hypothesis
 
 
-SUITE_KEYS = {
-    name: generate(suite.key_type) for name, suite in CRYPTOSUITES.items()
-}
+SUITE_KEYS = {name: generate(suite.key_type) for name, suite in CRYPTOSUITES.items()}
 subject_text = st.text(min_size=1, max_size=30)
 subjects = st.fixed_dictionaries(
-    {"id": st.from_regex(r"did:example:[a-z0-9]{1,16}", fullmatch=True),
-     "name": subject_text, "alumniOf": subject_text},
+    {
+        "id": st.from_regex(r"did:example:[a-z0-9]{1,16}", fullmatch=True),
+        "name": subject_text,
+        "alumniOf": subject_text,
+    },
     optional={"description": subject_text},
 )
 
@@ -509,8 +599,13 @@ def test_sign_verify_round_trip_and_one_character_tamper(
     loader: StaticLoader, suite_name: str, subject: dict[str, Any], data: st.DataObject
 ):
     signer = KeySigner.for_key(SUITE_KEYS[suite_name])
-    signed = add_proof(_credential(subject, suite_name), signer=signer, cryptosuite=suite_name,
-                       loader=loader, created=VECTOR_CREATED)
+    signed = add_proof(
+        _credential(subject, suite_name),
+        signer=signer,
+        cryptosuite=suite_name,
+        loader=loader,
+        created=VECTOR_CREATED,
+    )
     [result] = verify(signed, loader)
     assert result.cryptosuite == suite_name
     assert result.verification_method == signer.key_id
@@ -520,5 +615,5 @@ def test_sign_verify_round_trip_and_one_character_tamper(
     index = data.draw(st.integers(0, len(original) - 1))
     char = data.draw(st.characters(codec="utf-8").filter(lambda c: c != original[index]))
     tampered = copy.deepcopy(signed)
-    tampered["credentialSubject"][field] = original[:index] + char + original[index + 1:]
+    tampered["credentialSubject"][field] = original[:index] + char + original[index + 1 :]
     fails_with("invalid_signature", tampered, loader)

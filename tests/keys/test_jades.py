@@ -66,16 +66,26 @@ def seal_key() -> jwk.PrivateKey:
 
 
 @pytest.fixture(scope="module")
-def leaf(ca: x509.Certificate, ca_key: jwk.PrivateKey, seal_key: jwk.PrivateKey) -> x509.Certificate:
+def leaf(
+    ca: x509.Certificate, ca_key: jwk.PrivateKey, seal_key: jwk.PrivateKey
+) -> x509.Certificate:
     return make_seal_certificate(
-        ca, ca_key, seal_key.public_key(), organisation="Esimerkkiyliopisto", country="FI",
-        organisation_identifier="NTRFI-1234567-8", now=NOW, days=365,
+        ca,
+        ca_key,
+        seal_key.public_key(),
+        organisation="Esimerkkiyliopisto",
+        country="FI",
+        organisation_identifier="NTRFI-1234567-8",
+        now=NOW,
+        days=365,
     )
 
 
 @pytest.fixture(scope="module")
 def token(seal_key: jwk.PrivateKey, leaf: x509.Certificate, ca: x509.Certificate) -> str:
-    return seal(PAYLOAD, signer=KeySigner.for_key(seal_key), chain=[leaf, ca], signing_time=SIGNED_AT)
+    return seal(
+        PAYLOAD, signer=KeySigner.for_key(seal_key), chain=[leaf, ca], signing_time=SIGNED_AT
+    )
 
 
 def _header(token: str) -> dict[str, Any]:
@@ -98,7 +108,10 @@ def test_header(token: str, leaf: x509.Certificate, ca: x509.Certificate) -> Non
         base64.b64encode(der).decode(),
         base64.b64encode(ca.public_bytes(serialization.Encoding.DER)).decode(),
     ]
-    assert header["x5t#S256"] == base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode()
+    assert (
+        header["x5t#S256"]
+        == base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode()
+    )
     assert header["sigT"] == "2026-02-03T04:05:06Z"
     assert header["crit"] == ["sigT"]
     assert header["kid"] == issuer_serial_kid(leaf)
@@ -115,9 +128,16 @@ def test_round_trip(token: str, leaf: x509.Certificate, ca: x509.Certificate) ->
     assert info.country == "FI"
 
 
-def test_content_type_is_carried(seal_key: jwk.PrivateKey, leaf: x509.Certificate, ca: x509.Certificate) -> None:
-    token = seal(PAYLOAD, signer=KeySigner.for_key(seal_key), chain=[leaf], signing_time=SIGNED_AT,
-                 content_type="octet-stream")
+def test_content_type_is_carried(
+    seal_key: jwk.PrivateKey, leaf: x509.Certificate, ca: x509.Certificate
+) -> None:
+    token = seal(
+        PAYLOAD,
+        signer=KeySigner.for_key(seal_key),
+        chain=[leaf],
+        signing_time=SIGNED_AT,
+        content_type="octet-stream",
+    )
     assert _header(token)["cty"] == "octet-stream"
     assert verify_seal(token, anchors=[ca], now=SIGNED_AT).chain == [leaf, ca]
 
@@ -130,7 +150,9 @@ def test_independent_jose_library_verifies(token: str, ca: x509.Certificate) -> 
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     key = jwcrypto_jwk.JWK.from_pem(pem)
-    registry = {"sigT": jwcrypto_common.JWSEHeaderParameter("Claimed signing time", True, True, None)}
+    registry = {
+        "sigT": jwcrypto_common.JWSEHeaderParameter("Claimed signing time", True, True, None)
+    }
     verifier = jwcrypto_jws.JWS(header_registry=registry)
     verifier.deserialize(token)
     verifier.verify(key, alg="ES256")
@@ -147,8 +169,16 @@ def test_independent_jose_library_verifies(token: str, ca: x509.Certificate) -> 
 
 def test_rsa_seal(ca: x509.Certificate, ca_key: jwk.PrivateKey) -> None:
     key = jwk.generate("rsa")
-    cert = make_seal_certificate(ca, ca_key, key.public_key(), organisation="RSA Oy", country="FI",
-                                 organisation_identifier=None, now=NOW, days=30)
+    cert = make_seal_certificate(
+        ca,
+        ca_key,
+        key.public_key(),
+        organisation="RSA Oy",
+        country="FI",
+        organisation_identifier=None,
+        now=NOW,
+        days=30,
+    )
     token = seal(PAYLOAD, signer=KeySigner.for_key(key), chain=[cert], signing_time=NOW)
     assert _header(token)["alg"] == "RS256"
     assert verify_seal(token, anchors=[ca], now=NOW).payload == PAYLOAD
@@ -186,8 +216,16 @@ def test_unknown_critical_header(token: str, ca: x509.Certificate) -> None:
 
 
 def test_swapped_certificate(token: str, ca: x509.Certificate, ca_key: jwk.PrivateKey) -> None:
-    other = make_seal_certificate(ca, ca_key, jwk.generate("p256").public_key(), organisation="Other",
-                                  country="FI", organisation_identifier=None, now=NOW, days=30)
+    other = make_seal_certificate(
+        ca,
+        ca_key,
+        jwk.generate("p256").public_key(),
+        organisation="Other",
+        country="FI",
+        organisation_identifier=None,
+        now=NOW,
+        days=30,
+    )
     header = _header(token)
     header["x5c"] = [base64.b64encode(other.public_bytes(serialization.Encoding.DER)).decode()]
     with pytest.raises(SealCertificateMismatch):
@@ -228,24 +266,40 @@ def test_signing_time_in_the_future(token: str, ca: x509.Certificate) -> None:
         verify_seal(token, anchors=[ca], now=SIGNED_AT - timedelta(days=1))
 
 
-def test_signing_time_outside_certificate(seal_key: jwk.PrivateKey, leaf: x509.Certificate, ca: x509.Certificate) -> None:
+def test_signing_time_outside_certificate(
+    seal_key: jwk.PrivateKey, leaf: x509.Certificate, ca: x509.Certificate
+) -> None:
     # Claimed before the certificate existed: backdating is refused even though 'now' is fine.
-    early = seal(PAYLOAD, signer=KeySigner.for_key(seal_key), chain=[leaf],
-                 signing_time=NOW - timedelta(days=1))
+    early = seal(
+        PAYLOAD,
+        signer=KeySigner.for_key(seal_key),
+        chain=[leaf],
+        signing_time=NOW - timedelta(days=1),
+    )
     with pytest.raises(CertificateNotYetValid):
         verify_seal(early, anchors=[ca], now=NOW + timedelta(days=10))
 
 
 def test_signer_must_hold_the_certified_key(leaf: x509.Certificate) -> None:
     with pytest.raises(SealCertificateMismatch):
-        seal(PAYLOAD, signer=KeySigner.for_key(jwk.generate("p256")), chain=[leaf], signing_time=NOW)
+        seal(
+            PAYLOAD, signer=KeySigner.for_key(jwk.generate("p256")), chain=[leaf], signing_time=NOW
+        )
     with pytest.raises(SealCertificateMismatch):
-        seal(PAYLOAD, signer=KeySigner.for_key(jwk.generate("ed25519")), chain=[leaf], signing_time=NOW)
+        seal(
+            PAYLOAD,
+            signer=KeySigner.for_key(jwk.generate("ed25519")),
+            chain=[leaf],
+            signing_time=NOW,
+        )
     with pytest.raises(JadesError):
         seal(PAYLOAD, signer=KeySigner.for_key(jwk.generate("p256")), chain=[], signing_time=NOW)
 
 
-@pytest.mark.parametrize("value", ["2026-02-03T04:05:06+00:00", "2026-02-03T04:05:06.1Z", 1700000000, "2026-13-03T04:05:06Z"])
+@pytest.mark.parametrize(
+    "value",
+    ["2026-02-03T04:05:06+00:00", "2026-02-03T04:05:06.1Z", 1700000000, "2026-13-03T04:05:06Z"],
+)
 def test_sig_t_format(value: Any) -> None:
     with pytest.raises(JadesError):
         parse_sig_t(value)
@@ -253,7 +307,9 @@ def test_sig_t_format(value: Any) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
-def test_any_one_character_change_fails(data: st.DataObject, token: str, ca: x509.Certificate) -> None:
+def test_any_one_character_change_fails(
+    data: st.DataObject, token: str, ca: x509.Certificate
+) -> None:
     index = data.draw(st.integers(min_value=0, max_value=len(token) - 1))
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
     replacement = data.draw(st.sampled_from([c for c in alphabet if c != token[index]]))
@@ -331,9 +387,13 @@ def test_europass_example_chain(conformance: Path, name: str) -> None:
     assert leaf.not_valid_after_utc == datetime(2025, 5, 10, 14, 31, 15, tzinfo=UTC)
     with pytest.raises(CertificateExpired):
         verify_seal_json(document, anchors=[issuing_ca], now=NOW, understood_crit=LTA_CRIT)
-    assert validate_chain(decoded.chain, [issuing_ca], now=decoded.signing_time) == [leaf, issuing_ca]
-    info = verify_seal_json(document, anchors=[issuing_ca], now=decoded.signing_time,
-                            understood_crit=LTA_CRIT)
+    assert validate_chain(decoded.chain, [issuing_ca], now=decoded.signing_time) == [
+        leaf,
+        issuing_ca,
+    ]
+    info = verify_seal_json(
+        document, anchors=[issuing_ca], now=decoded.signing_time, understood_crit=LTA_CRIT
+    )
     assert info.organisation == "ORGANIZACION TEST"
     assert info.organisation_identifier == "VATES-A00000000"
 

@@ -61,7 +61,11 @@ def test_round_trip_each_algorithm(key_type: KeyType) -> None:
     token = jose.sign_compact(b"hello", {"typ": "example+jwt", "kid": signer.key_id}, signer)
     result = verify(token, key_type, algorithms=[ALGORITHMS[key_type]])
     assert result.payload == b"hello"
-    assert result.header == {"alg": ALGORITHMS[key_type], "typ": "example+jwt", "kid": signer.key_id}
+    assert result.header == {
+        "alg": ALGORITHMS[key_type],
+        "typ": "example+jwt",
+        "kid": signer.key_id,
+    }
     header, payload, signing_input, signature = jose.decode_unverified(token)
     assert (header, payload) == (result.header, b"hello")
     assert signing_input == token.rsplit(".", 1)[0].encode()
@@ -76,8 +80,9 @@ _header_values = st.one_of(st.text(max_size=20), st.integers(), st.booleans(), s
     key_type=st.sampled_from(KEY_TYPES),
     payload=st.binary(min_size=1, max_size=300),
     extra=st.dictionaries(
-        st.text(min_size=1, max_size=8).filter(lambda n: n not in {"alg", "crit", "b64", "jwk",
-                                                                  "kid", "typ", "cty"}),
+        st.text(min_size=1, max_size=8).filter(
+            lambda n: n not in {"alg", "crit", "b64", "jwk", "kid", "typ", "cty"}
+        ),
         _header_values,
         max_size=4,
     ),
@@ -96,7 +101,9 @@ def test_round_trip_any_payload_and_header(
 def test_any_one_character_tamper_fails(data: st.DataObject, key_type: KeyType) -> None:
     token = signed(key_type, b'{"claim":"value","n":12345}', typ="JWT")
     index = data.draw(st.integers(0, len(token) - 1))
-    char = data.draw(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.="))
+    char = data.draw(
+        st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=")
+    )
     assume(token[index] != char)
     tampered = token[:index] + char + token[index + 1 :]
     with pytest.raises(TaitoError) as caught:
@@ -123,13 +130,18 @@ def test_hs256_keyed_with_issuer_public_key_is_refused(key_type: KeyType, secret
     raw = public.raw
     secret = {
         "jwk": json.dumps(public.to_jwk()).encode(),
-        "der": raw.public_bytes(serialization.Encoding.DER,
-                                serialization.PublicFormat.SubjectPublicKeyInfo),
-        "pem": raw.public_bytes(serialization.Encoding.PEM,
-                                serialization.PublicFormat.SubjectPublicKeyInfo),
+        "der": raw.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+        "pem": raw.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
     }[secret_form]
-    token = forge({"alg": "HS256", "typ": "JWT"}, b'{"admin":true}',
-                  lambda data: hmac.new(secret, data, hashlib.sha256).digest())
+    token = forge(
+        {"alg": "HS256", "typ": "JWT"},
+        b'{"admin":true}',
+        lambda data: hmac.new(secret, data, hashlib.sha256).digest(),
+    )
     with pytest.raises(jose.AlgorithmNotAllowed) as caught:
         verify(token, key_type)
     assert caught.value.code == "alg_not_allowed"
@@ -298,8 +310,9 @@ def test_malformed_crit(header: dict[str, Any]) -> None:
         verify(token, understood_crit=["ext"])
 
 
-@pytest.mark.parametrize("header", [{"alg": "EdDSA", "b64": False, "crit": ["b64"]},
-                                    {"alg": "EdDSA", "b64": False}])
+@pytest.mark.parametrize(
+    "header", [{"alg": "EdDSA", "b64": False, "crit": ["b64"]}, {"alg": "EdDSA", "b64": False}]
+)
 def test_unencoded_payload_is_refused(header: dict[str, Any]) -> None:
     token = forge(header, b"{}", key("ed25519").sign)
     with pytest.raises(jose.CritUnsupported):
@@ -313,8 +326,9 @@ def test_unencoded_payload_is_refused(header: dict[str, Any]) -> None:
 def test_wrong_key_fails(key_type: KeyType) -> None:
     other = generate(key_type).public_key()
     with pytest.raises(InvalidSignature):
-        jose.verify_compact(signed(key_type), algorithms=[ALGORITHMS[key_type]],
-                            resolve_key=resolver(other))
+        jose.verify_compact(
+            signed(key_type), algorithms=[ALGORITHMS[key_type]], resolve_key=resolver(other)
+        )
 
 
 @pytest.mark.parametrize("key_type", KEY_TYPES)

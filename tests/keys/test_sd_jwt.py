@@ -196,12 +196,20 @@ def _check_example(example: dict[str, Any], source: str) -> None:
         assert result.claims["cnf"]["jwk"] == holder_private.public_key().to_jwk()
     # the signature is really checked: another key fails
     with pytest.raises(e.InvalidIssuerSignature):
-        verify(compact, resolve_issuer_key=lambda h, p: generate("p256").public_key(), now=now,
-               expected_typ=None)
+        verify(
+            compact,
+            resolve_issuer_key=lambda h, p: generate("p256").public_key(),
+            now=now,
+            expected_typ=None,
+        )
     if "exp" in payload:
         with pytest.raises(e.Expired):
-            verify(compact, resolve_issuer_key=resolver, expected_typ=None,
-                   now=datetime.fromtimestamp(payload["exp"] + 61, UTC))
+            verify(
+                compact,
+                resolve_issuer_key=resolver,
+                expected_typ=None,
+                now=datetime.fromtimestamp(payload["exp"] + 61, UTC),
+            )
 
 
 @pytest.mark.parametrize("example", _example_params("rfc9901-examples.json"))
@@ -234,7 +242,8 @@ def test_holder_on_rfc_examples(example: dict[str, Any]) -> None:
     issuer_public, holder_private = _published_keys()
     assert present(compact) == compact
     options: dict[str, Any] = dict(
-        resolve_issuer_key=lambda h, p: issuer_public, expected_typ=None,
+        resolve_issuer_key=lambda h, p: issuer_public,
+        expected_typ=None,
         now=datetime.fromtimestamp(1683000000 + 60, UTC),
     )
     full = verify(compact, **options)
@@ -247,9 +256,17 @@ def test_holder_on_rfc_examples(example: dict[str, Any]) -> None:
         assert one.claims == {**bare.claims, "given_name": full.claims["given_name"]}
     if "cnf" in full.claims:
         when = datetime.fromtimestamp(1683000000 + 120, UTC)
-        bound = present(compact, reveal=[], holder=KeySigner.for_key(holder_private),
-                        nonce="n-1", audience="https://v.example", iat=when)
-        result = verify(bound, **options, expected_nonce="n-1", expected_audience="https://v.example")
+        bound = present(
+            compact,
+            reveal=[],
+            holder=KeySigner.for_key(holder_private),
+            nonce="n-1",
+            audience="https://v.example",
+            iat=when,
+        )
+        result = verify(
+            bound, **options, expected_nonce="n-1", expected_audience="https://v.example"
+        )
         assert result.key_bound and result.claims == bare.claims
 
 
@@ -319,7 +336,9 @@ def _selection(node: Any, chosen: Any, path: tuple[Any, ...]) -> list[str]:
             sub = chosen[i] if i < len(chosen) else None
             if isinstance(element, SD):
                 if sub not in (None, False):
-                    out += _selection(element.value, sub, (*path, i)) or [format_pointer((*path, i))]
+                    out += _selection(element.value, sub, (*path, i)) or [
+                        format_pointer((*path, i))
+                    ]
             else:
                 out += _selection(element, sub, (*path, i))
         return out
@@ -346,24 +365,37 @@ def test_reference_scenarios(spec_file: Path) -> None:
     claims = {**base, **_unmark(spec["user_claims"], (), pointers)}
     reveal = _selection(spec["user_claims"], spec["holder_disclosed_claims"], ())
     # RFC 7515 §4.1.4: "kid" is a string; Taito refuses to sign an integer one (header_mod has 42).
-    header = {k: str(v) if k == "kid" else v
-              for k, v in (spec.get("extra_header_parameters") or {}).items()}
+    header = {
+        k: str(v) if k == "kid" else v
+        for k, v in (spec.get("extra_header_parameters") or {}).items()
+    }
     # JWS JSON serialization (RFC 9901 §8) is not implemented: those scenarios run compact.
     issued = issue(
-        claims, signer=KeySigner.for_key(issuer_key), disclosable=pointers, salt=_salts(),
-        decoys=2, typ="example+sd-jwt", holder_key=holder_key.public_key() if key_binding else None,
+        claims,
+        signer=KeySigner.for_key(issuer_key),
+        disclosable=pointers,
+        salt=_salts(),
+        decoys=2,
+        typ="example+sd-jwt",
+        holder_key=holder_key.public_key() if key_binding else None,
         extra_header=header,
     )
     now = datetime.fromtimestamp(conf["iat"] + 3600, UTC)
     audience = conf["identifiers"]["verifier"]
     presentation = present(
-        issued, reveal=reveal, holder=KeySigner.for_key(holder_key) if key_binding else None,
+        issued,
+        reveal=reveal,
+        holder=KeySigner.for_key(holder_key) if key_binding else None,
         nonce=conf["key_binding_nonce"] if key_binding else None,
-        audience=audience if key_binding else None, iat=now if key_binding else None,
+        audience=audience if key_binding else None,
+        iat=now if key_binding else None,
     )
     result = verify(
-        presentation, resolve_issuer_key=lambda h, p: issuer_key.public_key(), now=now,
-        expected_typ=("example+sd-jwt",), require_key_binding=key_binding,
+        presentation,
+        resolve_issuer_key=lambda h, p: issuer_key.public_key(),
+        now=now,
+        expected_typ=("example+sd-jwt",),
+        require_key_binding=key_binding,
         expected_nonce=conf["key_binding_nonce"] if key_binding else None,
         expected_audience=audience if key_binding else None,
     )
@@ -384,8 +416,11 @@ def test_issue_structure_is_exactly_the_rfc_construction() -> None:
     source = iter(salts)
     token = issue(
         {"sub": "x", "given_name": "Möbius", "nationalities": ["DE", "FR"]},
-        signer=KeySigner.for_key(ISSUER), disclosable=["/given_name", "/nationalities/1"],
-        salt=lambda: next(source), decoys=1, typ="example+sd-jwt",
+        signer=KeySigner.for_key(ISSUER),
+        disclosable=["/given_name", "/nationalities/1"],
+        salt=lambda: next(source),
+        decoys=1,
+        typ="example+sd-jwt",
     )
     jwt, d1, d2, empty = token.split("~")
     assert empty == ""
@@ -410,8 +445,11 @@ def test_issue_structure_is_exactly_the_rfc_construction() -> None:
         "_sd_alg": "sha-256",
     }
     header = json.loads(base64.urlsafe_b64decode(header_b64 + "=="))
-    assert header == {"alg": "EdDSA", "typ": "example+sd-jwt",
-                      "kid": KeySigner.for_key(ISSUER).key_id}
+    assert header == {
+        "alg": "EdDSA",
+        "typ": "example+sd-jwt",
+        "kid": KeySigner.for_key(ISSUER).key_id,
+    }
     ISSUER.public_key().verify(base64url.decode(signature), f"{header_b64}.{payload_b64}".encode())
 
 
@@ -505,16 +543,18 @@ def test_issue_refuses_bad_arguments() -> None:
 
 def test_present_keeps_parents_and_children_only() -> None:
     claims = {"address": {"street": "s", "region": "r", "country": "c"}, "n": ["a", "b"], "x": 1}
-    token = _issue(claims, ["/address", "/address/region", "/address/country", "/n/0", "/n/1",
-                            "/x"])
+    token = _issue(
+        claims, ["/address", "/address/region", "/address/country", "/n/0", "/n/1", "/x"]
+    )
     only_region = _verify(present(token, reveal=["/address/region"]))
     assert only_region.claims == {"address": {"street": "s", "region": "r"}, "n": []}
     assert [p for p, _ in only_region.disclosed] == ["/address", "/address/region"]
     whole = _verify(present(token, reveal=["/address", "/n/1"]))
     assert whole.claims == {"address": claims["address"], "n": ["b"]}
     assert _verify(present(token)).claims == claims
-    assert present(token, reveal=["/address", "/address/region"]) == present(token,
-                                                                            reveal=["/address"])
+    assert present(token, reveal=["/address", "/address/region"]) == present(
+        token, reveal=["/address"]
+    )
 
 
 def test_present_refuses_bad_requests() -> None:
@@ -547,18 +587,41 @@ def test_present_refuses_bad_requests() -> None:
 @pytest.mark.parametrize("holder_type", ["ed25519", "p256"])
 def test_round_trip_with_key_binding(issuer_type: str, holder_type: str) -> None:
     issuer, holder = generate(issuer_type), generate(holder_type)  # type: ignore[arg-type]
-    claims = {"vct": "https://taito.example/badge", "iss": did_key(issuer.public_key()),
-              "iat": 1767225600, "exp": 1798761600, "name": "Ada", "age": 36}
-    token = issue(claims, signer=KeySigner.for_key(issuer), disclosable=["/name", "/age"],
-                  holder_key=holder.public_key())
-    presentation = present(token, reveal=["/age"], holder=KeySigner.for_key(holder),
-                           nonce="abc", audience="https://verifier.example", iat=NOW)
-    result = verify(presentation, resolve_issuer_key=resolve_offline_issuer_key, now=NOW,
-                    expected_nonce="abc", expected_audience="https://verifier.example",
-                    require_key_binding=True)
+    claims = {
+        "vct": "https://taito.example/badge",
+        "iss": did_key(issuer.public_key()),
+        "iat": 1767225600,
+        "exp": 1798761600,
+        "name": "Ada",
+        "age": 36,
+    }
+    token = issue(
+        claims,
+        signer=KeySigner.for_key(issuer),
+        disclosable=["/name", "/age"],
+        holder_key=holder.public_key(),
+    )
+    presentation = present(
+        token,
+        reveal=["/age"],
+        holder=KeySigner.for_key(holder),
+        nonce="abc",
+        audience="https://verifier.example",
+        iat=NOW,
+    )
+    result = verify(
+        presentation,
+        resolve_issuer_key=resolve_offline_issuer_key,
+        now=NOW,
+        expected_nonce="abc",
+        expected_audience="https://verifier.example",
+        require_key_binding=True,
+    )
     assert result.key_bound
-    assert result.claims == {**{k: v for k, v in claims.items() if k != "name"},
-                             "cnf": {"jwk": holder.public_key().to_jwk()}}
+    assert result.claims == {
+        **{k: v for k, v in claims.items() if k != "name"},
+        "cnf": {"jwk": holder.public_key().to_jwk()},
+    }
     assert result.disclosed == [("/age", 36)]
     assert result.header["alg"] == issuer.algorithm
     assert result.kb_header == {"alg": holder.algorithm, "typ": "kb+jwt"}
@@ -567,13 +630,20 @@ def test_round_trip_with_key_binding(issuer_type: str, holder_type: str) -> None
 def test_round_trip_rsa_and_did_jwk_issuer() -> None:
     issuer = generate("rsa")
     signer = KeySigner.for_key(issuer, did_jwk(issuer.public_key()) + "#0")
-    token = issue({"vct": "urn:v", "iss": did_jwk(issuer.public_key()), "a": 1}, signer=signer,
-                  disclosable=["/a"])
+    token = issue(
+        {"vct": "urn:v", "iss": did_jwk(issuer.public_key()), "a": 1},
+        signer=signer,
+        disclosable=["/a"],
+    )
     result = verify(token, resolve_issuer_key=resolve_offline_issuer_key, now=NOW)
     assert result.claims["a"] == 1 and result.header["alg"] == "RS256"
     with pytest.raises(e.UnsupportedAlgorithm):
-        verify(token, resolve_issuer_key=resolve_offline_issuer_key, now=NOW,
-               algorithms=("EdDSA", "ES256"))
+        verify(
+            token,
+            resolve_issuer_key=resolve_offline_issuer_key,
+            now=NOW,
+            algorithms=("EdDSA", "ES256"),
+        )
 
 
 def test_resolve_offline_issuer_key() -> None:
@@ -595,7 +665,10 @@ def test_resolve_offline_issuer_key() -> None:
 
 NAMES = st.sampled_from(["a", "b", "given_name", "a/b", "c~d", "Möbius", "0", ""])
 SCALARS = (
-    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=6)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.text(max_size=6)
     | st.floats(allow_nan=False, allow_infinity=False)
 )
 VALUES = st.recursive(
@@ -607,8 +680,11 @@ CLAIMS = st.dictionaries(NAMES, VALUES, min_size=1, max_size=4)
 
 
 def _all_paths(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    children = node.items() if isinstance(node, dict) else (
-        enumerate(node) if isinstance(node, list) else ())
+    children = (
+        node.items()
+        if isinstance(node, dict)
+        else (enumerate(node) if isinstance(node, list) else ())
+    )
     for key, value in children:
         yield (*path, key)
         yield from _all_paths(value, (*path, key))
@@ -618,8 +694,14 @@ def _related(path: tuple[Any, ...], reveal: set[tuple[Any, ...]]) -> bool:
     return any(r[: len(path)] == path or path[: len(r)] == r for r in reveal)
 
 
-def _oracle(node: Any, path: tuple[Any, ...], new: tuple[Any, ...], sd: set[Any], reveal: set[Any],
-            kept: list[str]) -> Any:
+def _oracle(
+    node: Any,
+    path: tuple[Any, ...],
+    new: tuple[Any, ...],
+    sd: set[Any],
+    reveal: set[Any],
+    kept: list[str],
+) -> Any:
     """What a verifier must see: hidden disclosable nodes vanish, array indexes close up."""
     if isinstance(node, dict):
         out: dict[str, Any] = {}
@@ -657,14 +739,24 @@ def _scenarios(draw: st.DrawFn) -> tuple[dict[str, Any], set[Any], set[Any], int
 @given(_scenarios())
 def test_any_subset_reveals_exactly_that_subset(scenario: Any) -> None:
     claims, disclosable, reveal, decoys = scenario
-    token = _issue(claims, [format_pointer(p) for p in disclosable], decoys=decoys,
-                   holder_key=HOLDER.public_key())
+    token = _issue(
+        claims,
+        [format_pointer(p) for p in disclosable],
+        decoys=decoys,
+        holder_key=HOLDER.public_key(),
+    )
     full = _verify(token)
     assert {k: v for k, v in full.claims.items() if k != "cnf"} == claims
     assert len(full.disclosed) == len(disclosable)
 
-    presentation = present(token, reveal=[format_pointer(p) for p in reveal],
-                           holder=KeySigner.for_key(HOLDER), nonce="n", audience="v", iat=NOW)
+    presentation = present(
+        token,
+        reveal=[format_pointer(p) for p in reveal],
+        holder=KeySigner.for_key(HOLDER),
+        nonce="n",
+        audience="v",
+        iat=NOW,
+    )
     result = _verify(presentation, expected_nonce="n", expected_audience="v")
     kept: list[str] = []
     expected = _oracle(claims, (), (), disclosable, reveal, kept)
@@ -673,10 +765,19 @@ def test_any_subset_reveals_exactly_that_subset(scenario: Any) -> None:
     assert len(split(presentation).disclosures) == len(kept)
 
 
-_FIXED = _issue({"a": 1, "b": {"c": [1, 2]}, "d": "x"}, ["/a", "/b", "/b/c/1", "/d"],
-                holder_key=HOLDER.public_key())
-_FIXED_KB = present(_FIXED, reveal=["/a", "/b/c/1"], holder=KeySigner.for_key(HOLDER),
-                    nonce="n", audience="v", iat=NOW)
+_FIXED = _issue(
+    {"a": 1, "b": {"c": [1, 2]}, "d": "x"},
+    ["/a", "/b", "/b/c/1", "/d"],
+    holder_key=HOLDER.public_key(),
+)
+_FIXED_KB = present(
+    _FIXED,
+    reveal=["/a", "/b/c/1"],
+    holder=KeySigner.for_key(HOLDER),
+    nonce="n",
+    audience="v",
+    iat=NOW,
+)
 
 
 def test_fixed_presentation_verifies() -> None:
@@ -692,9 +793,12 @@ def test_any_change_fails_with_a_typed_reason(data: st.DataObject) -> None:
     part = parts[index]
     position = data.draw(st.integers(0, len(part) - 1), label="position")
     replacement = data.draw(
-        st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~=")
-        .filter(lambda c: c != part[position]), label="replacement")
-    parts[index] = part[:position] + replacement + part[position + 1:]
+        st.sampled_from(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~="
+        ).filter(lambda c: c != part[position]),
+        label="replacement",
+    )
+    parts[index] = part[:position] + replacement + part[position + 1 :]
     with pytest.raises(TaitoError):
         _verify("~".join(parts), expected_nonce="n", expected_audience="v")
 
@@ -715,9 +819,11 @@ WILD = st.recursive(
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.dictionaries(WILD_NAMES, WILD, max_size=4),
-       st.lists(st.sampled_from([_b64json(["s", "a", 1]), _b64json(["s", 2])]), max_size=2),
-       st.booleans())
+@given(
+    st.dictionaries(WILD_NAMES, WILD, max_size=4),
+    st.lists(st.sampled_from([_b64json(["s", "a", 1]), _b64json(["s", 2])]), max_size=2),
+    st.booleans(),
+)
 def test_signed_but_hostile_payloads_raise_only_typed_errors(
     payload: dict[str, Any], disclosures: list[str], bind: bool
 ) -> None:
@@ -754,8 +860,13 @@ def test_dropping_duplicating_or_reordering_disclosures(ops: list[int]) -> None:
 # --- verifier: bad input --------------------------------------------------------------------
 
 
-def _craft(payload: dict[str, Any], disclosures: list[str] = (), *,  # type: ignore[assignment]
-           header: dict[str, Any] | None = None, key: PrivateKey = ISSUER) -> str:
+def _craft(
+    payload: dict[str, Any],
+    disclosures: list[str] = (),
+    *,  # type: ignore[assignment]
+    header: dict[str, Any] | None = None,
+    key: PrivateKey = ISSUER,
+) -> str:
     head = header or {"alg": key.algorithm, "typ": "example+sd-jwt"}
     return _sign_jwt(head, payload, key) + "~" + "".join(d + "~" for d in disclosures)
 
@@ -797,8 +908,9 @@ D_ELEM = _disclosure(["c2FsdHNhbHRzYWx0c2FsdB", "FR"])
         ({"iat": NOW.timestamp() + 61}, [], e.IssuedInFuture),
     ],
 )
-def test_processing_rejections(payload: dict[str, Any], disclosures: list[str],
-                               error: type[Exception] | None) -> None:
+def test_processing_rejections(
+    payload: dict[str, Any], disclosures: list[str], error: type[Exception] | None
+) -> None:
     if error is None:  # accepted: big numbers compare exactly, never overflow
         assert _verify(_craft(payload, disclosures)).claims == payload
         return
@@ -843,8 +955,11 @@ def test_infinite_time_claim_is_refused() -> None:
 
 
 def test_time_leeway() -> None:
-    assert _verify(_craft({"exp": NOW.timestamp() - 30, "nbf": NOW.timestamp() + 30,
-                           "iat": NOW.timestamp() + 30}))
+    assert _verify(
+        _craft(
+            {"exp": NOW.timestamp() - 30, "nbf": NOW.timestamp() + 30, "iat": NOW.timestamp() + 30}
+        )
+    )
     with pytest.raises(e.Expired):
         _verify(_craft({"exp": NOW.timestamp() - 30}), leeway=timedelta(0))
     with pytest.raises(e.InvalidArgument):
@@ -876,8 +991,10 @@ def test_issuer_jwt_rejections() -> None:
         _verify(_craft(payload, header={"alg": "EdDSA"}))
     for expected_typ in (None, {"example+sd-jwt"}):
         with pytest.raises(e.InvalidTyp):
-            _verify(_craft(payload, header={"alg": "EdDSA", "typ": ["dc+sd-jwt"]}),
-                    expected_typ=expected_typ)
+            _verify(
+                _craft(payload, header={"alg": "EdDSA", "typ": ["dc+sd-jwt"]}),
+                expected_typ=expected_typ,
+            )
     assert _verify(_craft(payload, header={"alg": "EdDSA"}), expected_typ=None).claims == payload
     with pytest.raises(e.MalformedSdJwt):
         _verify(_craft(payload, header={"alg": "EdDSA", "typ": "example+sd-jwt", "crit": ["x"]}))
@@ -906,11 +1023,33 @@ def test_non_canonical_base64url_signature_is_refused() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "", "~", "~~", "abc", "a.b.c", "a.b.c~~", "~" * 10_000, "é~", "\x00~", None, b"a.b.c~",
+        "",
+        "~",
+        "~~",
+        "abc",
+        "a.b.c",
+        "a.b.c~~",
+        "~" * 10_000,
+        "é~",
+        "\x00~",
+        None,
+        b"a.b.c~",
         "x" * (MAX_PRESENTATION_BYTES + 1),
     ],
-    ids=["empty", "tilde", "tildes", "word", "jwt-no-tilde", "empty-disclosure", "10000-tildes",
-         "non-ascii", "nul", "none", "bytes", "oversized"],
+    ids=[
+        "empty",
+        "tilde",
+        "tildes",
+        "word",
+        "jwt-no-tilde",
+        "empty-disclosure",
+        "10000-tildes",
+        "non-ascii",
+        "nul",
+        "none",
+        "bytes",
+        "oversized",
+    ],
 )
 def test_garbage_presentations(text: Any) -> None:
     with pytest.raises(e.MalformedSdJwt):
@@ -940,8 +1079,7 @@ BOUND = _issue({"a": 1, "b": 2}, ["/a", "/b"], holder_key=HOLDER.public_key())
 UNBOUND = _issue({"a": 1, "b": 2}, ["/a", "/b"])
 
 
-def _kb(prefix: str, *, key: PrivateKey = HOLDER, typ: str = "kb+jwt",
-        **claims: Any) -> str:
+def _kb(prefix: str, *, key: PrivateKey = HOLDER, typ: str = "kb+jwt", **claims: Any) -> str:
     payload = {"iat": int(NOW.timestamp()), "aud": "v", "nonce": "n", "sd_hash": sd_hash(prefix)}
     payload.update(claims)
     return prefix + _sign_jwt({"alg": key.algorithm, "typ": typ}, payload, key)
@@ -950,8 +1088,13 @@ def _kb(prefix: str, *, key: PrivateKey = HOLDER, typ: str = "kb+jwt",
 def test_key_binding_happy_path_matches_crafted_kb() -> None:
     prefix = present(BOUND, reveal=["/a"])
     crafted = _verify(_kb(prefix), expected_nonce="n", expected_audience="v")
-    made = _verify(present(BOUND, reveal=["/a"], holder=KeySigner.for_key(HOLDER), nonce="n",
-                           audience="v", iat=NOW), expected_nonce="n", expected_audience="v")
+    made = _verify(
+        present(
+            BOUND, reveal=["/a"], holder=KeySigner.for_key(HOLDER), nonce="n", audience="v", iat=NOW
+        ),
+        expected_nonce="n",
+        expected_audience="v",
+    )
     assert crafted.claims == made.claims and crafted.kb_payload == made.kb_payload
     with pytest.raises(e.MalformedKeyBinding):  # RFC 9901 §4.3: aud is a single string
         _verify(_kb(prefix, aud=["v"]), expected_audience="v")
@@ -968,8 +1111,11 @@ def test_key_binding_happy_path_matches_crafted_kb() -> None:
         (lambda p: _kb(p, key=generate("ed25519")), {}, e.UnsupportedAlgorithm),
         (lambda p: _kb(p, sd_hash=sd_hash(p + "x")), {}, e.SdHashMismatch),
         (lambda p: _kb(p, nonce="other"), {"expected_nonce": "n"}, e.NonceMismatch),
-        (lambda p: _kb(p, aud="https://evil.example"), {"expected_audience": "v"},
-         e.AudienceMismatch),
+        (
+            lambda p: _kb(p, aud="https://evil.example"),
+            {"expected_audience": "v"},
+            e.AudienceMismatch,
+        ),
         (lambda p: _kb(p, iat=int(NOW.timestamp()) - 7 * 60), {}, e.KeyBindingTime),
         (lambda p: _kb(p, iat=int(NOW.timestamp()) + 120), {}, e.KeyBindingTime),
         (lambda p: _kb(p, iat="now"), {}, e.MalformedKeyBinding),
@@ -981,8 +1127,9 @@ def test_key_binding_happy_path_matches_crafted_kb() -> None:
         (lambda p: p + "not-a-jwt", {}, e.MalformedKeyBinding),
     ],
 )
-def test_key_binding_rejections(build: Callable[[str], str], options: dict[str, Any],
-                                error: type[Exception]) -> None:
+def test_key_binding_rejections(
+    build: Callable[[str], str], options: dict[str, Any], error: type[Exception]
+) -> None:
     prefix = present(BOUND, reveal=["/a"])
     with pytest.raises(error):
         _verify(build(prefix), **options)

@@ -53,7 +53,9 @@ def test_w3c_all_zero_vector_decodes_to_published_facts(conformance: Path) -> No
 
 
 def test_w3c_example_status_list_credential(conformance: Path) -> None:
-    example = _load(conformance, "w3c-bsl-rec", "example-05-a-status-list-verifiable-credential.json")
+    example = _load(
+        conformance, "w3c-bsl-rec", "example-05-a-status-list-verifiable-credential.json"
+    )
     entry = _load(conformance, "w3c-bsl-rec", "example-04-a-revocable-verifiable-credential.json")
     zero = _load(conformance, "w3c-bsl-rec", "encodedList-all-zero-vector.json")
     for variant in ("unsecured", "eddsa-rdfc-2022", "ecdsa-rdfc-2019"):
@@ -95,8 +97,10 @@ def test_ietf_appendix_c_vectors(conformance: Path, bits: int) -> None:
     per_byte = 8 // bits
     nonzero = {
         byte_index * per_byte + k
-        for byte_index, byte in enumerate(decoded.data) if byte
-        for k in range(per_byte) if (byte >> (k * bits)) & ((1 << bits) - 1)
+        for byte_index, byte in enumerate(decoded.data)
+        if byte
+        for k in range(per_byte)
+        if (byte >> (k * bits)) & ((1 << bits) - 1)
     }
     assert nonzero == {i for i, v in listed.items() if v}
 
@@ -113,8 +117,9 @@ def test_ietf_section_4_examples(conformance: Path) -> None:
         ours = status_list.encode_token_list(example["statuses"], example["json"]["bits"])
         assert status_list.decode_token_list(ours).data.hex() == example["byte_array_hex"]
     payload = examples["status_list_token_jwt_decoded"]["payload"]
-    assert status_list.decode_token_list(payload["status_list"]).data.hex() == (
-        examples["bits1"]["byte_array_hex"]
+    assert (
+        status_list.decode_token_list(payload["status_list"]).data.hex()
+        == (examples["bits1"]["byte_array_hex"])
     )
 
 
@@ -265,7 +270,13 @@ def _resolver(key: PublicKey) -> jose.KeyResolver:
 def test_status_list_token_round_trip() -> None:
     uri = "https://issuer.example/status/1"
     token = status_list.sign_status_list_token(
-        {3: 1, 7: 2}, bits=2, size=16, uri=uri, signer=SIGNER, now=NOW, ttl=300,
+        {3: 1, 7: 2},
+        bits=2,
+        size=16,
+        uri=uri,
+        signer=SIGNER,
+        now=NOW,
+        ttl=300,
         expires=NOW + timedelta(hours=1),
     )
     header = jose.decode_unverified(token).header
@@ -294,12 +305,15 @@ def test_status_list_token_rules() -> None:
         )
     with pytest.raises(jose.InvalidSignature):  # another key
         status_list.verify_status_list_token(
-            token, resolve_key=_resolver(jwk.generate("p256").public_key()), now=NOW,
+            token,
+            resolve_key=_resolver(jwk.generate("p256").public_key()),
+            now=NOW,
             expected_uri=uri,
         )
     wrong_typ = jose.sign_compact(
-        json.dumps({"sub": uri, "iat": 1, "status_list": {"bits": 1, "lst": "eNrbuRgAAhcBXQ"}})
-        .encode(),
+        json.dumps(
+            {"sub": uri, "iat": 1, "status_list": {"bits": 1, "lst": "eNrbuRgAAhcBXQ"}}
+        ).encode(),
         {"typ": "JWT"},
         SIGNER,
     )

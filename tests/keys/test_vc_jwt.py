@@ -79,7 +79,9 @@ def verify(token: str, **kwargs: Any) -> vc_jwt.VerifiedJwt:
 
 
 def forge(
-    header: bytes | Mapping[str, Any], payload: bytes | Mapping[str, Any], sign: Callable[[bytes], bytes]
+    header: bytes | Mapping[str, Any],
+    payload: bytes | Mapping[str, Any],
+    sign: Callable[[bytes], bytes],
 ) -> str:
     raw_header = header if isinstance(header, bytes) else json.dumps(header).encode()
     raw_payload = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -98,7 +100,9 @@ def sign_payload(payload: Mapping[str, Any], key_type: KeyType = "ed25519", **he
 _json_leaf = st.one_of(st.text(max_size=30), st.integers(-(2**53), 2**53), st.booleans(), st.none())
 _json = st.recursive(
     _json_leaf,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3)
+    ),
     max_leaves=12,
 )
 
@@ -169,17 +173,30 @@ def test_presentation_round_trip(key_type: KeyType) -> None:
         "type": ["VerifiablePresentation"],
         "holder": holder,
         "verifiableCredential": [
-            {"@context": [V2], "id": "data:application/vc+jwt,eyJ...", "type": "EnvelopedVerifiableCredential"}
+            {
+                "@context": [V2],
+                "id": "data:application/vc+jwt,eyJ...",
+                "type": "EnvelopedVerifiableCredential",
+            }
         ],
     }
     token = vc_jwt.sign_presentation_jwt(
-        presentation, signer=signer(key_type), audience="https://verifier.example", nonce="n-0S6", now=NOW
+        presentation,
+        signer=signer(key_type),
+        audience="https://verifier.example",
+        nonce="n-0S6",
+        now=NOW,
     )
-    result = verify(token, audience="https://verifier.example", nonce="n-0S6", expected_typ=["vp+jwt"])
+    result = verify(
+        token, audience="https://verifier.example", nonce="n-0S6", expected_typ=["vp+jwt"]
+    )
     assert result.profile == "vp+jwt"
     assert result.credential == presentation
     assert result.claims == {
-        "iss": holder, "aud": "https://verifier.example", "nonce": "n-0S6", "iat": int(NOW.timestamp())
+        "iss": holder,
+        "aud": "https://verifier.example",
+        "nonce": "n-0S6",
+        "iat": int(NOW.timestamp()),
     }
     with pytest.raises(vc_jwt.JwtAudienceMismatch):
         verify(token, audience="https://other.example", nonce="n-0S6")
@@ -212,9 +229,13 @@ def test_signing_refuses_bad_documents() -> None:
     with pytest.raises(vc_jwt.InvalidJwtClaims):
         vc_jwt.sign_credential_jwt(badge(iss="x"), signer=signer("ed25519"), profile="ob3")
     with pytest.raises(vc_jwt.InvalidJwtClaims):
-        vc_jwt.sign_credential_jwt(badge(validFrom="yesterday"), signer=signer("ed25519"), profile="ob3")
+        vc_jwt.sign_credential_jwt(
+            badge(validFrom="yesterday"), signer=signer("ed25519"), profile="ob3"
+        )
     with pytest.raises(vc_jwt.InvalidJwtClaims):
-        vc_jwt.sign_credential_jwt(badge(name=float("inf")), signer=signer("ed25519"), profile="vc+jwt")
+        vc_jwt.sign_credential_jwt(
+            badge(name=float("inf")), signer=signer("ed25519"), profile="vc+jwt"
+        )
     with pytest.raises(vc_jwt.VcJwtError):
         vc_jwt.sign_credential_jwt(badge(), signer=signer("ed25519"), profile="jwt")  # type: ignore[arg-type]
     with pytest.raises(vc_jwt.VcJwtError):
@@ -332,14 +353,18 @@ def test_vc11_jwt_transformation() -> None:
 def test_vc11_vp_claim() -> None:
     did = issuer_did("ed25519")
     payload: dict[str, Any] = {
-        "vp": {"@context": ["https://www.w3.org/2018/credentials/v1"], "type": ["VerifiablePresentation"]},
+        "vp": {
+            "@context": ["https://www.w3.org/2018/credentials/v1"],
+            "type": ["VerifiablePresentation"],
+        },
         "iss": did,
         "aud": "https://verifier.example",
         "nonce": "343s$FSFDa-",
         "jti": "urn:uuid:3978344f",
     }
-    result = verify(sign_payload(payload, typ="JWT"), audience="https://verifier.example",
-                    nonce="343s$FSFDa-")
+    result = verify(
+        sign_payload(payload, typ="JWT"), audience="https://verifier.example", nonce="343s$FSFDa-"
+    )
     assert result.profile == "vc11-jwt"
     assert result.credential == {**payload["vp"], "holder": did, "id": "urn:uuid:3978344f"}
 
@@ -376,7 +401,9 @@ def test_vc11_mismatches(vc_changes: dict[str, Any], claim_changes: dict[str, An
 )
 def test_vc11_bad_claims(payload: dict[str, Any]) -> None:
     with pytest.raises(vc_jwt.InvalidJwtClaims):
-        verify(sign_payload(payload, typ="JWT"), resolve_key=lambda h, p: key("ed25519").public_key())
+        verify(
+            sign_payload(payload, typ="JWT"), resolve_key=lambda h, p: key("ed25519").public_key()
+        )
 
 
 def test_vc_claim_under_vc_jose_cose_typ_is_refused() -> None:
@@ -388,7 +415,9 @@ def test_vc_claim_under_vc_jose_cose_typ_is_refused() -> None:
 
 
 def good_token(key_type: KeyType = "ed25519", **changes: Any) -> str:
-    return vc_jwt.sign_credential_jwt(badge(key_type, **changes), signer=signer(key_type), profile="ob3")
+    return vc_jwt.sign_credential_jwt(
+        badge(key_type, **changes), signer=signer(key_type), profile="ob3"
+    )
 
 
 @pytest.mark.parametrize("cut", [1, 5, 40, 100, 200, 400])
@@ -414,7 +443,9 @@ def test_garbled_base64(garble: str) -> None:
 
 
 def test_alg_none() -> None:
-    token = forge({"alg": "none", "typ": "JWT"}, {**badge(), "iss": issuer_did("ed25519")}, lambda d: b"")
+    token = forge(
+        {"alg": "none", "typ": "JWT"}, {**badge(), "iss": issuer_did("ed25519")}, lambda d: b""
+    )
     with pytest.raises(jose.AlgorithmNotAllowed):
         verify(token)
     with pytest.raises(jose.AlgorithmNotAllowed):
@@ -469,8 +500,12 @@ def test_duplicate_header_keys() -> None:
 
 def test_duplicate_payload_keys() -> None:
     s = signer("ed25519")
-    body = json.dumps({**badge(), "iss": issuer_did("ed25519")})[:-1] + ', "iss": "did:example:evil"}'
-    token = forge({"alg": "EdDSA", "typ": "JWT", "kid": s.key_id}, body.encode(), key("ed25519").sign)
+    body = (
+        json.dumps({**badge(), "iss": issuer_did("ed25519")})[:-1] + ', "iss": "did:example:evil"}'
+    )
+    token = forge(
+        {"alg": "EdDSA", "typ": "JWT", "kid": s.key_id}, body.encode(), key("ed25519").sign
+    )
     with pytest.raises(vc_jwt.MalformedJwt):
         verify(token)
 
@@ -531,7 +566,10 @@ def test_ob3_requires_iss_and_an_issuer() -> None:
     with pytest.raises(vc_jwt.InvalidJwtClaims):
         verify(sign_payload(badge(issuer=None), typ="vc+jwt"), resolve_key=lambda h, p: fixed)
     with pytest.raises(vc_jwt.InvalidJwtClaims):
-        verify(sign_payload({**badge(), "exp": "tomorrow"}, typ="vc+jwt"), resolve_key=lambda h, p: fixed)
+        verify(
+            sign_payload({**badge(), "exp": "tomorrow"}, typ="vc+jwt"),
+            resolve_key=lambda h, p: fixed,
+        )
     vp = {"@context": [V2], "type": "VerifiablePresentation"}
     with pytest.raises(vc_jwt.InvalidJwtClaims):
         verify(sign_payload(vp, typ="vc+jwt"), resolve_key=lambda h, p: fixed)
@@ -550,7 +588,9 @@ def test_deeply_nested_payload() -> None:
         deep = {"x": deep}
     body = json.dumps({**badge(), "iss": issuer_did("ed25519"), "credentialSubject": deep})
     s = signer("ed25519")
-    token = forge({"alg": "EdDSA", "typ": "JWT", "kid": s.key_id}, body.encode(), key("ed25519").sign)
+    token = forge(
+        {"alg": "EdDSA", "typ": "JWT", "kid": s.key_id}, body.encode(), key("ed25519").sign
+    )
     with pytest.raises(vc_jwt.MalformedJwt):
         verify(token)
 
@@ -617,7 +657,9 @@ def test_embedded_jwk_header_round_trip() -> None:
     public = key("p256").public_key()
     payload = {**badge("p256"), "iss": issuer_did("p256")}
     s = signer("p256")
-    token = jose.sign_compact(json.dumps(payload).encode(), {"typ": "JWT", "jwk": public.to_jwk()}, s)
+    token = jose.sign_compact(
+        json.dumps(payload).encode(), {"typ": "JWT", "jwk": public.to_jwk()}, s
+    )
     assert verify(token).profile == "ob3-jwt"
     intruder = generate("p256")
     token = jose.sign_compact(
@@ -636,9 +678,13 @@ def test_embedded_jwk_header_round_trip() -> None:
 @pytest.mark.parametrize("profile", ["ob3", "vc+jwt"])
 def test_jwcrypto_verifies_our_jwts(key_type: KeyType, profile: Literal["ob3", "vc+jwt"]) -> None:
     credential = badge(key_type)
-    token = vc_jwt.sign_credential_jwt(credential, signer=signer(key_type), profile=profile, now=NOW)
+    token = vc_jwt.sign_credential_jwt(
+        credential, signer=signer(key_type), profile=profile, now=NOW
+    )
     public = jwcrypto_jwk.JWK(**key(key_type).public_key().to_jwk())
-    theirs = jwcrypto_jwt.JWT(jwt=token, key=public, algs=[ALGORITHMS[key_type]], check_claims=False)
+    theirs = jwcrypto_jwt.JWT(
+        jwt=token, key=public, algs=[ALGORITHMS[key_type]], check_claims=False
+    )
     claims = json.loads(theirs.claims)
     assert {k: v for k, v in claims.items() if k in credential} == credential
 
@@ -683,8 +729,18 @@ def test_hostile_did_jwk_kid(jwk_text: bytes) -> None:
 def test_numeric_dates_out_of_range(value: bytes, claim: str, wrap: bool) -> None:
     credential = json.dumps(badge()).encode()
     document = b'{"vc":' + credential + b"," if wrap else credential[:-1] + b","
-    body = document + b'"iss":"' + issuer_did("ed25519").encode() + b'","' + claim.encode() + b'":' + value + b"}"
-    token = forge({"alg": "EdDSA", "typ": "JWT", "kid": signer("ed25519").key_id}, body,
-                  key("ed25519").sign)
+    body = (
+        document
+        + b'"iss":"'
+        + issuer_did("ed25519").encode()
+        + b'","'
+        + claim.encode()
+        + b'":'
+        + value
+        + b"}"
+    )
+    token = forge(
+        {"alg": "EdDSA", "typ": "JWT", "kid": signer("ed25519").key_id}, body, key("ed25519").sign
+    )
     with pytest.raises(vc_jwt.InvalidJwtClaims):
         verify(token)

@@ -41,10 +41,18 @@ def seal_key() -> jwk.PrivateKey:
 
 
 @pytest.fixture(scope="module")
-def leaf(ca: x509.Certificate, ca_key: jwk.PrivateKey, seal_key: jwk.PrivateKey) -> x509.Certificate:
+def leaf(
+    ca: x509.Certificate, ca_key: jwk.PrivateKey, seal_key: jwk.PrivateKey
+) -> x509.Certificate:
     return make_seal_certificate(
-        ca, ca_key, seal_key.public_key(), organisation="Esimerkkiyliopisto",
-        country="FI", organisation_identifier="NTRFI-1234567-8", now=NOW, days=365,
+        ca,
+        ca_key,
+        seal_key.public_key(),
+        organisation="Esimerkkiyliopisto",
+        country="FI",
+        organisation_identifier="NTRFI-1234567-8",
+        now=NOW,
+        days=365,
     )
 
 
@@ -62,7 +70,9 @@ def test_seal_certificate_subject_and_key_usage(
 ) -> None:
     leaf.verify_directly_issued_by(ca)
     subject = leaf.subject
-    assert subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "Esimerkkiyliopisto"
+    assert (
+        subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "Esimerkkiyliopisto"
+    )
     assert subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)[0].value == "FI"
     org_id = subject.get_attributes_for_oid(x509.ObjectIdentifier("2.5.4.97"))
     assert org_id[0].value == "NTRFI-1234567-8"
@@ -77,8 +87,14 @@ def test_seal_certificate_subject_and_key_usage(
 
 def test_organisation_identifier_is_optional(ca: x509.Certificate, ca_key: jwk.PrivateKey) -> None:
     cert = make_seal_certificate(
-        ca, ca_key, jwk.generate("p256").public_key(), organisation="X Oy", country="fi",
-        organisation_identifier=None, now=NOW, days=30,
+        ca,
+        ca_key,
+        jwk.generate("p256").public_key(),
+        organisation="X Oy",
+        country="fi",
+        organisation_identifier=None,
+        now=NOW,
+        days=30,
     )
     assert not cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_IDENTIFIER)
     assert cert.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)[0].value == "FI"
@@ -92,8 +108,14 @@ def test_rsa_chain_validates() -> None:
     key = jwk.generate("rsa")
     root = make_ca("RSA CA", key, now=NOW, days=100)
     cert = make_seal_certificate(
-        root, key, jwk.generate("rsa").public_key(), organisation="R", country="SE",
-        organisation_identifier="VATSE-1", now=NOW, days=50,
+        root,
+        key,
+        jwk.generate("rsa").public_key(),
+        organisation="R",
+        country="SE",
+        organisation_identifier="VATSE-1",
+        now=NOW,
+        days=50,
     )
     assert validate_chain([cert], [root], now=NOW + timedelta(days=1)) == [cert, root]
 
@@ -117,8 +139,14 @@ def test_expired_anchor(ca_key: jwk.PrivateKey) -> None:
     long_lived = make_ca("Renewed CA", ca_key, now=NOW, days=100)
     short_lived = make_ca("Renewed CA", ca_key, now=NOW, days=10)
     cert = make_seal_certificate(
-        long_lived, ca_key, jwk.generate("p256").public_key(), organisation="O", country="FI",
-        organisation_identifier=None, now=NOW, days=50,
+        long_lived,
+        ca_key,
+        jwk.generate("p256").public_key(),
+        organisation="O",
+        country="FI",
+        organisation_identifier=None,
+        now=NOW,
+        days=50,
     )
     assert validate_chain([cert], [short_lived], now=NOW + timedelta(days=5))[-1] == short_lived
     with pytest.raises(CertificateExpired) as info:
@@ -145,8 +173,14 @@ def test_end_entity_cannot_issue(
 ) -> None:
     # A certificate "issued" by the seal certificate: basicConstraints cA=FALSE must stop it.
     child = make_seal_certificate(
-        leaf, seal_key, jwk.generate("p256").public_key(), organisation="Child",
-        country="FI", organisation_identifier=None, now=NOW, days=30,
+        leaf,
+        seal_key,
+        jwk.generate("p256").public_key(),
+        organisation="Child",
+        country="FI",
+        organisation_identifier=None,
+        now=NOW,
+        days=30,
     )
     child.verify_directly_issued_by(leaf)  # the signature itself is fine
     with pytest.raises(CertificateChainError):
@@ -169,7 +203,9 @@ def test_pem_round_trip(leaf: x509.Certificate, ca: x509.Certificate) -> None:
     assert load_pem_chain(dump_pem(leaf)) == [leaf]
 
 
-@pytest.mark.parametrize("data", [b"", b"not pem", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"])
+@pytest.mark.parametrize(
+    "data", [b"", b"not pem", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"]
+)
 def test_bad_pem(data: bytes) -> None:
     with pytest.raises(CertificateError) as info:
         load_pem_chain(data)
@@ -181,16 +217,28 @@ def test_ed25519_keys_are_refused(ca: x509.Certificate, ca_key: jwk.PrivateKey) 
         make_ca("Ed CA", jwk.generate("ed25519"), now=NOW, days=10)
     with pytest.raises(CertificateError):
         make_seal_certificate(
-            ca, ca_key, jwk.generate("ed25519").public_key(), organisation="O", country="FI",
-            organisation_identifier=None, now=NOW, days=10,
+            ca,
+            ca_key,
+            jwk.generate("ed25519").public_key(),
+            organisation="O",
+            country="FI",
+            organisation_identifier=None,
+            now=NOW,
+            days=10,
         )
 
 
 def test_wrong_ca_key_is_refused(ca: x509.Certificate) -> None:
     with pytest.raises(CertificateError):
         make_seal_certificate(
-            ca, jwk.generate("p256"), jwk.generate("p256").public_key(), organisation="O",
-            country="FI", organisation_identifier=None, now=NOW, days=10,
+            ca,
+            jwk.generate("p256"),
+            jwk.generate("p256").public_key(),
+            organisation="O",
+            country="FI",
+            organisation_identifier=None,
+            now=NOW,
+            days=10,
         )
 
 
@@ -198,6 +246,12 @@ def test_wrong_ca_key_is_refused(ca: x509.Certificate) -> None:
 def test_bad_country(ca: x509.Certificate, ca_key: jwk.PrivateKey, country: str) -> None:
     with pytest.raises(CertificateError):
         make_seal_certificate(
-            ca, ca_key, jwk.generate("p256").public_key(), organisation="O", country=country,
-            organisation_identifier=None, now=NOW, days=10,
+            ca,
+            ca_key,
+            jwk.generate("p256").public_key(),
+            organisation="O",
+            country=country,
+            organisation_identifier=None,
+            now=NOW,
+            days=10,
         )

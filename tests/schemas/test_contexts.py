@@ -47,7 +47,9 @@ def test_registry_covers_every_manifest_url_with_the_same_digest(manifest: list[
 
 def test_registry_pins_the_published_vc2_digest():
     # VC Data Model 2.0, Appendix B.1
-    assert REGISTRY[VC2].sha256 == "59955ced6697d61e03f2b2556febe5308ab16842846f5b586d7f1f7adec92734"
+    assert (
+        REGISTRY[VC2].sha256 == "59955ced6697d61e03f2b2556febe5308ab16842846f5b586d7f1f7adec92734"
+    )
     assert REGISTRY[VC2].published is not None
 
 
@@ -131,7 +133,9 @@ def test_tampered_source_is_refused_and_nothing_is_written(tmp_path: Path, sourc
     copy = tmp_path / "source"
     shutil.copytree(source, copy)
     target = copy / REGISTRY[VC2].file_name
-    target.write_bytes(target.read_bytes().replace(b"VerifiableCredential", b"VerifiableCredentiaI", 1))
+    target.write_bytes(
+        target.read_bytes().replace(b"VerifiableCredential", b"VerifiableCredentiaI", 1)
+    )
     cache = ContextCache(tmp_path / "cache")
     with pytest.raises(ContextIntegrityError) as caught:
         cache.sync_from_dir(copy)
@@ -155,10 +159,16 @@ def test_unknown_manifest_urls_are_noted_and_skipped(tmp_path: Path, source: Pat
     vc2_file = REGISTRY[VC2].file_name
     shutil.copyfile(source / vc2_file, copy / vc2_file)
     (copy / "other.jsonld").write_text('{"@context": {}}')
-    (copy / "MANIFEST.json").write_text(json.dumps({"contexts": [
-        {"url": VC2, "file": vc2_file, "sha256": "ignored"},
-        {"url": "https://example.com/other", "file": "other.jsonld", "sha256": "x"},
-    ]}))
+    (copy / "MANIFEST.json").write_text(
+        json.dumps(
+            {
+                "contexts": [
+                    {"url": VC2, "file": vc2_file, "sha256": "ignored"},
+                    {"url": "https://example.com/other", "file": "other.jsonld", "sha256": "x"},
+                ]
+            }
+        )
+    )
     cache = ContextCache(tmp_path / "cache")
     assert cache.sync_from_dir(copy) == [VC2]
     assert cache.present() == [VC2]

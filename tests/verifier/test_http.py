@@ -137,10 +137,28 @@ def _ok(body: bytes = b"{}", **headers: str) -> Callable[[httpx.Request], httpx.
 @pytest.mark.parametrize(
     "address",
     [
-        "127.0.0.1", "127.1.2.3", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254",
-        "100.64.0.1", "0.0.0.0", "224.0.0.1", "240.0.0.1", "255.255.255.255", "192.0.2.1",
-        "::1", "::", "fe80::1", "fc00::1", "fd12:3456::1", "ff02::1", "::ffff:127.0.0.1",
-        "::ffff:169.254.169.254", "2002:7f00:1::1", "not-an-ip",
+        "127.0.0.1",
+        "127.1.2.3",
+        "10.0.0.1",
+        "172.16.5.4",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "255.255.255.255",
+        "192.0.2.1",
+        "::1",
+        "::",
+        "fe80::1",
+        "fc00::1",
+        "fd12:3456::1",
+        "ff02::1",
+        "::ffff:127.0.0.1",
+        "::ffff:169.254.169.254",
+        "2002:7f00:1::1",
+        "not-an-ip",
     ],
 )
 def test_non_public_addresses_are_blocked(address: str) -> None:
@@ -162,9 +180,10 @@ def test_a_name_resolving_to_any_private_address_is_blocked(resolved: list[str])
         calls.append(request)
         return httpx.Response(200)
 
-    with _client(handler, hosts={"issuer.example": resolved}) as http, pytest.raises(
-        FetchBlocked
-    ) as caught:
+    with (
+        _client(handler, hosts={"issuer.example": resolved}) as http,
+        pytest.raises(FetchBlocked) as caught,
+    ):
         http.get("https://issuer.example/list")
     assert caught.value.code == "fetch_blocked"
     assert calls == []  # nothing was sent
@@ -206,8 +225,13 @@ def test_next_checked_address_is_tried_when_one_refuses() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://issuer.example/x", "ftp://issuer.example/x", "file:///etc/passwd",
-            "https://user:pw@issuer.example/x"]
+    "url",
+    [
+        "http://issuer.example/x",
+        "ftp://issuer.example/x",
+        "file:///etc/passwd",
+        "https://user:pw@issuer.example/x",
+    ],
 )
 def test_schemes_and_credentials(url: str) -> None:
     with _client(_ok()) as http, pytest.raises(FetchBlocked):
@@ -233,8 +257,11 @@ def test_unresolvable_host_and_bad_url_fail_typed() -> None:
 
 @pytest.mark.parametrize(
     "location",
-    ["http://169.254.169.254/latest/meta-data/", "https://127.0.0.1/admin",
-     "https://internal.example/x"],
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "https://127.0.0.1/admin",
+        "https://internal.example/x",
+    ],
 )
 def test_redirect_to_a_private_address_is_blocked(location: str) -> None:
     hosts = {"issuer.example": [PUBLIC], "internal.example": ["10.0.0.7"]}
@@ -387,7 +414,8 @@ def test_etag_revalidation() -> None:
         if request.headers.get("if-none-match") == version["etag"]:
             return httpx.Response(304, headers={"ETag": str(version["etag"])})
         return httpx.Response(
-            200, headers={"ETag": str(version["etag"]), "Cache-Control": "no-cache"},
+            200,
+            headers={"ETag": str(version["etag"]), "Cache-Control": "no-cache"},
             content=bytes(version["body"]),
         )
 
@@ -408,10 +436,14 @@ def test_expires_header() -> None:
 
     def handler(_request: httpx.Request) -> httpx.Response:
         hits.append(1)
-        return httpx.Response(200, content=b"x", headers={
-            "Date": "Sat, 28 Nov 2026 12:00:00 GMT",
-            "Expires": "Sat, 28 Nov 2026 12:05:00 GMT",
-        })
+        return httpx.Response(
+            200,
+            content=b"x",
+            headers={
+                "Date": "Sat, 28 Nov 2026 12:00:00 GMT",
+                "Expires": "Sat, 28 Nov 2026 12:05:00 GMT",
+            },
+        )
 
     clock = Clock()
     with _client(handler, clock=clock) as http:

@@ -36,7 +36,9 @@ V2 = "https://www.w3.org/ns/credentials/v2"
 
 
 @pytest.fixture(scope="module")
-def loader(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> StaticLoader:
+def loader(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> StaticLoader:
     shared: Path = request.getfixturevalue("shared")
     cache = ContextCache(tmp_path_factory.mktemp("contexts"))
     cache.sync_from_dir(shared / "contexts")
@@ -89,14 +91,22 @@ def _list_credential(
 
 def _sign(loader: StaticLoader, document: dict[str, Any], signer: KeySigner = SIGNER) -> bytes:
     signed = data_integrity.add_proof(
-        document, signer=signer, cryptosuite="eddsa-rdfc-2022", loader=loader,
+        document,
+        signer=signer,
+        cryptosuite="eddsa-rdfc-2022",
+        loader=loader,
         created=NOW - timedelta(days=1),
     )
     return json.dumps(signed).encode()
 
 
-def _serve(server: LoopbackServer, path: str, body: bytes, media: str = "application/vc+ld+json",
-           **headers: str) -> str:
+def _serve(
+    server: LoopbackServer,
+    path: str,
+    body: bytes,
+    media: str = "application/vc+ld+json",
+    **headers: str,
+) -> str:
     server.routes[path] = (200, {"Content-Type": media, **headers}, body)
     return server.url(path)
 
@@ -133,8 +143,12 @@ def _revocation_list(server: LoopbackServer, loader: StaticLoader, revoked: set[
     path = "/status/revocation"
     url = server.url(path)
     encoded = status_list.encode_bitstring_values(revoked, size=SIZE)
-    return _serve(server, path, _sign(loader, _list_credential(url, "revocation", encoded)),
-                  **{"Cache-Control": "max-age=300"})
+    return _serve(
+        server,
+        path,
+        _sign(loader, _list_credential(url, "revocation", encoded)),
+        **{"Cache-Control": "max-age=300"},
+    )
 
 
 # ----------------------------------------------------------------------------- W3C happy paths
@@ -147,13 +161,16 @@ def test_revoked_and_not_revoked(
     revoked = checker.check(_credential(_entry(url, 42)), issuer_id=ISSUER, now=NOW)
     assert revoked == [Check("status", "failed", "revoked", "The issuer revoked this credential.")]
     assert _one(checker.check(_credential(_entry(url, 43)), issuer_id=ISSUER, now=NOW)) == (
-        "passed", "not_revoked"
+        "passed",
+        "not_revoked",
     )
     assert server.requests[0][1]["accept"].startswith("application/vc+ld+json")
 
 
 def test_a_cached_list_is_fetched_and_decoded_once(
-    server: LoopbackServer, loader: StaticLoader, checker: StatusChecker,
+    server: LoopbackServer,
+    loader: StaticLoader,
+    checker: StatusChecker,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     decodes: list[str] = []
@@ -175,19 +192,24 @@ def test_a_cached_list_is_fetched_and_decoded_once(
 
 
 def test_revalidated_list_is_not_decoded_again(
-    server: LoopbackServer, loader: StaticLoader, checker: StatusChecker,
+    server: LoopbackServer,
+    loader: StaticLoader,
+    checker: StatusChecker,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     decodes: list[int] = []
     real = status_list.decode_bitstring
     monkeypatch.setattr(
-        status_list, "decode_bitstring",
+        status_list,
+        "decode_bitstring",
         lambda encoded, **kw: decodes.append(1) or real(encoded, **kw),
     )
     path = "/status/etag"
     url = server.url(path)
-    body = _sign(loader, _list_credential(url, "revocation",
-                                          status_list.encode_bitstring_values({1}, size=SIZE)))
+    body = _sign(
+        loader,
+        _list_credential(url, "revocation", status_list.encode_bitstring_values({1}, size=SIZE)),
+    )
 
     def route(handler: Any) -> None:
         if handler.headers.get("If-None-Match") == '"v1"':
@@ -206,7 +228,8 @@ def test_revalidated_list_is_not_decoded_again(
     server.routes[path] = route
     for _ in range(3):
         assert _one(checker.check(_credential(_entry(url, 1)), issuer_id=ISSUER, now=NOW)) == (
-            "failed", "revoked"
+            "failed",
+            "revoked",
         )
     assert len(server.requests) == 3  # revalidated every time (no-cache) ...
     assert [h.get("if-none-match") for _, h in server.requests] == [None, '"v1"', '"v1"']
@@ -225,7 +248,8 @@ def test_suspension_and_two_entries(
         _credential(_entry(revocation, 9), _entry(url, 9, "suspension")), issuer_id=ISSUER, now=NOW
     )
     assert [(c.status, c.code) for c in checks] == [
-        ("passed", "not_revoked"), ("failed", "suspended")
+        ("passed", "not_revoked"),
+        ("failed", "suspended"),
     ]
     later = checker.check(_credential(_entry(url, 10, "suspension")), issuer_id=ISSUER, now=NOW)
     assert _one(later) == ("passed", "not_suspended")
@@ -248,35 +272,41 @@ def test_message_purpose_with_status_size_2(
     (check,) = checker.check(_credential(entry), issuer_id=ISSUER, now=NOW)
     assert (check.status, check.code) == ("warning", "status_message")
     assert check.message.endswith("rejected")
-    (check,) = checker.check(_credential(_entry(url, 5, "message", statusSize=2,
-                                                statusMessage=messages)),
-                             issuer_id=ISSUER, now=NOW)
+    (check,) = checker.check(
+        _credential(_entry(url, 5, "message", statusSize=2, statusMessage=messages)),
+        issuer_id=ISSUER,
+        now=NOW,
+    )
     assert (check.status, check.code) == ("passed", "status_message")
     assert check.message.endswith("pending_review")
     missing = _entry(url, 4, "message", statusSize=2)  # §2.1: statusMessage required
     assert _one(checker.check(_credential(missing), issuer_id=ISSUER, now=NOW)) == (
-        "failed", "status_entry_invalid"
+        "failed",
+        "status_entry_invalid",
     )
 
 
-def test_vc_jwt_status_list_credential(
-    server: LoopbackServer, checker: StatusChecker
-) -> None:
+def test_vc_jwt_status_list_credential(server: LoopbackServer, checker: StatusChecker) -> None:
     path = "/status/jwt"
     url = server.url(path)
-    credential = _list_credential(url, "revocation",
-                                  status_list.encode_bitstring_values({77}, size=SIZE))
+    credential = _list_credential(
+        url, "revocation", status_list.encode_bitstring_values({77}, size=SIZE)
+    )
     token = vc_jwt.sign_credential_jwt(credential, signer=SIGNER, profile="vc+jwt", now=NOW)
     _serve(server, path, token.encode(), "application/vc+jwt")
     assert _one(checker.check(_credential(_entry(url, 77)), issuer_id=ISSUER, now=NOW)) == (
-        "failed", "revoked"
+        "failed",
+        "revoked",
     )
     assert _one(checker.check(_credential(_entry(url, 78)), issuer_id=ISSUER, now=NOW)) == (
-        "passed", "not_revoked"
+        "passed",
+        "not_revoked",
     )
 
 
-def test_status_list_2021(server: LoopbackServer, loader: StaticLoader, checker: StatusChecker) -> None:
+def test_status_list_2021(
+    server: LoopbackServer, loader: StaticLoader, checker: StatusChecker
+) -> None:
     path = "/status/2021"
     url = server.url(path)
     encoded = status_list.encode_bitstring(
@@ -293,18 +323,22 @@ def test_status_list_2021(server: LoopbackServer, loader: StaticLoader, checker:
         "issuer": ISSUER,
         "issuanceDate": "2026-11-01T00:00:00Z",
         "credentialSubject": {
-            "id": f"{url}#list", "type": "StatusList2021", "statusPurpose": "revocation",
+            "id": f"{url}#list",
+            "type": "StatusList2021",
+            "statusPurpose": "revocation",
             "encodedList": encoded,
         },
     }
     _serve(server, path, _sign(loader, document), "application/json")
     entry = {**_entry(url, 12), "type": "StatusList2021Entry"}
     assert _one(checker.check(_credential(entry), issuer_id=ISSUER, now=NOW)) == (
-        "failed", "revoked"
+        "failed",
+        "revoked",
     )
     entry = {**_entry(url, 13), "type": "StatusList2021Entry"}
     assert _one(checker.check(_credential(entry), issuer_id=ISSUER, now=NOW)) == (
-        "passed", "not_revoked"
+        "passed",
+        "not_revoked",
     )
 
 
@@ -336,8 +370,9 @@ def _bad_list(server: LoopbackServer, loader: StaticLoader, case: str) -> tuple[
         body = _sign(loader, _list_credential(url, "revocation", good))
         index = SIZE
     elif case == "expired":
-        body = _sign(loader, _list_credential(url, "revocation", good,
-                                              valid_until=NOW - timedelta(hours=1)))
+        body = _sign(
+            loader, _list_credential(url, "revocation", good, valid_until=NOW - timedelta(hours=1))
+        )
     elif case == "wrong_purpose":
         body = _sign(loader, _list_credential(url, "suspension", good))
     elif case == "unsigned":
@@ -372,8 +407,9 @@ def test_bad_lists_are_named_failures(
     credential = _credential(_entry(url, index))
     strict = StatusChecker(http, loader=loader)
     assert _one(strict.check(credential, issuer_id=ISSUER, now=NOW)) == ("failed", code)
-    lenient = StatusChecker(http, loader=loader,
-                            policy=StatusPolicy(unknown_status_is_warning=True))
+    lenient = StatusChecker(
+        http, loader=loader, policy=StatusPolicy(unknown_status_is_warning=True)
+    )
     assert _one(lenient.check(credential, issuer_id=ISSUER, now=NOW)) == ("warning", code)
 
 
@@ -410,32 +446,51 @@ def test_missing_list_is_unreachable(server: LoopbackServer, checker: StatusChec
 @pytest.mark.parametrize(
     "entry",
     [
-        {"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
-         "statusListIndex": "-1", "statusListCredential": "https://issuer.example/s"},
-        {"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
-         "statusListIndex": "1"},
-        {"type": "BitstringStatusListEntry", "statusListIndex": "1",
-         "statusListCredential": "https://issuer.example/s"},
-        {"type": "BitstringStatusListEntry", "statusPurpose": "revocation", "statusSize": 9,
-         "statusListIndex": "1", "statusListCredential": "https://issuer.example/s"},
+        {
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusListIndex": "-1",
+            "statusListCredential": "https://issuer.example/s",
+        },
+        {"type": "BitstringStatusListEntry", "statusPurpose": "revocation", "statusListIndex": "1"},
+        {
+            "type": "BitstringStatusListEntry",
+            "statusListIndex": "1",
+            "statusListCredential": "https://issuer.example/s",
+        },
+        {
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusSize": 9,
+            "statusListIndex": "1",
+            "statusListCredential": "https://issuer.example/s",
+        },
         "not an object",
     ],
 )
 def test_malformed_entries(checker: StatusChecker, entry: Any) -> None:
     assert _one(checker.check(_credential(entry), issuer_id=ISSUER, now=NOW)) == (
-        "failed", "status_entry_invalid"
+        "failed",
+        "status_entry_invalid",
     )
 
 
 def test_unknown_status_type_fails_by_default_and_warns_by_policy(
     http: GuardedHttp, loader: StaticLoader
 ) -> None:
-    credential = _credential({"id": "https://issuer.example/s#1", "type": "CredentialStatusList2017"})
+    credential = _credential(
+        {"id": "https://issuer.example/s#1", "type": "CredentialStatusList2017"}
+    )
     (check,) = StatusChecker(http, loader=loader).check(credential, issuer_id=ISSUER, now=NOW)
     assert (check.status, check.code) == ("failed", "status_unknown")
     assert "CredentialStatusList2017" in check.message
-    lenient = StatusChecker(http, loader=loader, policy=StatusPolicy(unknown_status_is_warning=True))
-    assert _one(lenient.check(credential, issuer_id=ISSUER, now=NOW)) == ("warning", "status_unknown")
+    lenient = StatusChecker(
+        http, loader=loader, policy=StatusPolicy(unknown_status_is_warning=True)
+    )
+    assert _one(lenient.check(credential, issuer_id=ISSUER, now=NOW)) == (
+        "warning",
+        "status_unknown",
+    )
 
 
 def test_no_status_is_skipped(checker: StatusChecker) -> None:
@@ -452,8 +507,9 @@ def test_1edtech_revocation_list(
 ) -> None:
     """The displayer case of the [STATUS] issue: a listed credential must show as revoked."""
     fixture = json.loads(
-        (conformance / "ob3" / "validator-fixtures" / "ob30" / "credential-status-revoked.json")
-        .read_text()
+        (
+            conformance / "ob3" / "validator-fixtures" / "ob30" / "credential-status-revoked.json"
+        ).read_text()
     )
     assert fixture["credentialStatus"]["type"] == "1EdTechRevocationList"
     issuer = fixture["issuer"]["id"]
@@ -479,7 +535,8 @@ def test_1edtech_revocation_list(
     assert _one(checker.check(not_listed, issuer_id=issuer, now=NOW)) == ("passed", "not_revoked")
     # A list published by someone else does not speak for this issuer.
     assert _one(checker.check(credential, issuer_id="did:example:else", now=NOW)) == (
-        "failed", "status_list_issuer_mismatch"
+        "failed",
+        "status_list_issuer_mismatch",
     )
 
 
@@ -487,33 +544,47 @@ def test_1edtech_list_malformed(server: LoopbackServer, checker: StatusChecker) 
     url = _serve(server, "/api/revocations/bad", b'{"revoked": []}', "application/json")
     credential = _credential({"id": url, "type": "1EdTechRevocationList"})
     assert _one(checker.check(credential, issuer_id=ISSUER, now=NOW)) == (
-        "failed", "status_list_invalid"
+        "failed",
+        "status_list_invalid",
     )
 
 
 # ----------------------------------------------------------------------------- IETF token list
 
 
-def _token_list(server: LoopbackServer, path: str, statuses: dict[int, int],
-                signer: KeySigner = SIGNER, expires: timedelta = timedelta(hours=1)) -> str:
+def _token_list(
+    server: LoopbackServer,
+    path: str,
+    statuses: dict[int, int],
+    signer: KeySigner = SIGNER,
+    expires: timedelta = timedelta(hours=1),
+) -> str:
     uri = server.url(path)
     token = status_list.sign_status_list_token(
-        statuses, bits=2, size=1024, uri=uri, signer=signer, now=NOW - timedelta(minutes=1),
-        ttl=300, expires=NOW + expires,
+        statuses,
+        bits=2,
+        size=1024,
+        uri=uri,
+        signer=signer,
+        now=NOW - timedelta(minutes=1),
+        ttl=300,
+        expires=NOW + expires,
     )
     return _serve(server, path, token.encode(), "application/statuslist+jwt")
 
 
 def _sd_jwt_claims(uri: str, idx: int, issuer: str = ISSUER) -> dict[str, Any]:
-    return {"iss": issuer, "vct": "https://credentials.example/degree",
-            "status": {"status_list": {"idx": idx, "uri": uri}}}
+    return {
+        "iss": issuer,
+        "vct": "https://credentials.example/degree",
+        "status": {"status_list": {"idx": idx, "uri": uri}},
+    }
 
 
 def test_token_status_list(server: LoopbackServer, checker: StatusChecker) -> None:
     uri = _token_list(server, "/statuslists/1", {1: 1, 2: 2, 3: 3})
     outcomes = [
-        _one(checker.check(_sd_jwt_claims(uri, idx), issuer_id=ISSUER, now=NOW))
-        for idx in range(5)
+        _one(checker.check(_sd_jwt_claims(uri, idx), issuer_id=ISSUER, now=NOW)) for idx in range(5)
     ]
     assert outcomes == [
         ("passed", "not_revoked"),
@@ -548,14 +619,16 @@ def test_token_status_list_failures(
     else:
         uri = _serve(server, "/statuslists/x", b"hello", "application/statuslist+jwt")
     assert _one(checker.check(_sd_jwt_claims(uri, idx), issuer_id=ISSUER, now=NOW)) == (
-        "failed", code
+        "failed",
+        code,
     )
 
 
 def test_token_status_claim_shapes(checker: StatusChecker) -> None:
     bad_idx = {"iss": ISSUER, "status": {"status_list": {"idx": "1", "uri": "https://x.example"}}}
     assert _one(checker.check(bad_idx, issuer_id=ISSUER, now=NOW)) == (
-        "failed", "status_entry_invalid"
+        "failed",
+        "status_entry_invalid",
     )
     other = {"iss": ISSUER, "status": {"status_bloom": {"x": 1}}}
     assert _one(checker.check(other, issuer_id=ISSUER, now=NOW)) == ("failed", "status_unknown")
@@ -565,13 +638,16 @@ def test_token_status_claim_shapes(checker: StatusChecker) -> None:
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 200_000) | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 _field_values = {
-    "type": st.sampled_from(["BitstringStatusListEntry", "StatusList2021Entry",
-                             "1EdTechRevocationList", "Other"]) | _json,
+    "type": st.sampled_from(
+        ["BitstringStatusListEntry", "StatusList2021Entry", "1EdTechRevocationList", "Other"]
+    )
+    | _json,
     "statusPurpose": st.sampled_from(["revocation", "suspension", "message", "refresh"]) | _json,
     "statusListIndex": st.integers(-1, 200_000).map(str) | _json,
     "statusSize": st.integers(0, 9) | _json,
@@ -602,5 +678,9 @@ def test_any_input_becomes_checks_never_an_exception(
     for check in checks:
         assert check.id == "status"
         assert check.status in ("passed", "failed", "warning")
-        assert check.status != "passed" or check.code in ("not_revoked", "not_suspended",
-                                                          "status_message", "no_refresh")
+        assert check.status != "passed" or check.code in (
+            "not_revoked",
+            "not_suspended",
+            "status_message",
+            "no_refresh",
+        )
