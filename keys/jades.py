@@ -152,11 +152,15 @@ def format_sig_t(moment: datetime) -> str:
 def parse_sig_t(value: Any) -> datetime:
     # ETSI TS 119 182-1 §5.2.1: exactly the UTC form; other RFC 3339 spellings are refused.
     if not isinstance(value, str) or len(value) != 20:
-        raise JadesError("'sigT' must be a UTC time 'YYYY-MM-DDThh:mm:ssZ' (ETSI TS 119 182-1 §5.2.1).")
+        raise JadesError(
+            "'sigT' must be a UTC time 'YYYY-MM-DDThh:mm:ssZ' (ETSI TS 119 182-1 §5.2.1)."
+        )
     try:
         return datetime.strptime(value, SIG_T_FORMAT).replace(tzinfo=UTC)
     except ValueError as exc:
-        raise JadesError(f"'sigT' {value!r} is not a valid UTC time (ETSI TS 119 182-1 §5.2.1).") from exc
+        raise JadesError(
+            f"'sigT' {value!r} is not a valid UTC time (ETSI TS 119 182-1 §5.2.1)."
+        ) from exc
 
 
 def _der_length(length: int) -> bytes:
@@ -386,9 +390,7 @@ def verify_signature(
     )
 
 
-def _finish(
-    decoded: DecodedSeal, *, anchors: Sequence[Certificate], now: datetime
-) -> SealInfo:
+def _finish(decoded: DecodedSeal, *, anchors: Sequence[Certificate], now: datetime) -> SealInfo:
     if not isinstance(now, datetime) or now.tzinfo is None:
         raise JadesError("'now' must be a timezone-aware datetime.")
     leaf = decoded.chain[0]

@@ -131,7 +131,7 @@ def typ_matches(typ: Any, expected: str) -> bool:
 def _media_type(value: str) -> str:
     lowered = value.lower()
     prefix = "application/"
-    rest = lowered[len(prefix):]
+    rest = lowered[len(prefix) :]
     return rest if lowered.startswith(prefix) and "/" not in rest else lowered
 
 
@@ -244,7 +244,9 @@ def decode_unverified(token: str, *, max_bytes: int = MAX_TOKEN_BYTES) -> Decode
     payload = _segment(payload_b64, "payload")
     signature = _segment(signature_b64, "signature")
     try:
-        header = strict_json.loads(header_bytes, max_bytes=MAX_HEADER_BYTES, max_depth=MAX_HEADER_DEPTH)
+        header = strict_json.loads(
+            header_bytes, max_bytes=MAX_HEADER_BYTES, max_depth=MAX_HEADER_DEPTH
+        )
     except strict_json.MalformedJson as exc:
         # RFC 7515 §5.2 step 3-4: the header is a JSON object, duplicate names rejected.
         raise MalformedJws(f"The JOSE header is not valid JSON: {exc.detail}") from exc

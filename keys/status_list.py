@@ -221,15 +221,21 @@ class Bitstring:
         if self.status_size == 1:
             return [
                 byte_index * 8 + k
-                for byte_index, byte in enumerate(self.data) if byte
-                for k in range(8) if byte & (0x80 >> k)
+                for byte_index, byte in enumerate(self.data)
+                if byte
+                for k in range(8)
+                if byte & (0x80 >> k)
             ]
         return [i for i in range(self.entries) if self.get(i)]
 
 
 def _check_status_size(status_size: Any) -> None:
     # W3C §2.1 statusSize: a positive integer, default 1; Taito reads at most one byte per entry.
-    if isinstance(status_size, bool) or not isinstance(status_size, int) or not 1 <= status_size <= 8:
+    if (
+        isinstance(status_size, bool)
+        or not isinstance(status_size, int)
+        or not 1 <= status_size <= 8
+    ):
         raise InvalidStatusSize("statusSize must be an integer from 1 to 8.")
 
 

@@ -315,7 +315,9 @@ def sign_presentation_jwt(
 
 def _parse_payload(raw: bytes) -> dict[str, Any]:
     try:
-        payload = strict_json.loads(raw, max_bytes=jose.MAX_TOKEN_BYTES, max_depth=MAX_PAYLOAD_DEPTH)
+        payload = strict_json.loads(
+            raw, max_bytes=jose.MAX_TOKEN_BYTES, max_depth=MAX_PAYLOAD_DEPTH
+        )
     except strict_json.MalformedJson as exc:
         # RFC 7519 §7.2 step 10: the claims set is a JSON object; duplicate names rejected (§4).
         raise MalformedJwt(f"The JWT payload is not valid JSON: {exc.detail}") from exc
@@ -368,9 +370,7 @@ def _check_times(claims: Mapping[str, Any], now: datetime, leeway: timedelta) ->
         raise JwtNotYetValid(f"The JWT is not valid before {_date_time(not_before)}.")
 
 
-def _check_binding(
-    claims: Mapping[str, Any], audience: str | None, nonce: str | None
-) -> None:
+def _check_binding(claims: Mapping[str, Any], audience: str | None, nonce: str | None) -> None:
     aud = claims.get("aud")
     if "aud" in claims:
         names = aud if isinstance(aud, list) else [aud]
@@ -414,8 +414,9 @@ def _from_vc11(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, An
     _check_claim_types(claims)
     if name == "vp":
         _same("iss", claims, _entity_id(document.get("holder")), "holder")
-        _same("jti", claims, document.get("id") if isinstance(document.get("id"), str) else None,
-              "id")
+        _same(
+            "jti", claims, document.get("id") if isinstance(document.get("id"), str) else None, "id"
+        )
         if "iss" in claims and "holder" not in document:
             document["holder"] = claims["iss"]
         if "jti" in claims:
@@ -528,7 +529,7 @@ def _resolve(did_url: str) -> VerificationMethod:
     did = split_did_url(did_url)[0]
     if did.startswith("did:jwk:"):
         try:
-            jwk = strict_json.loads(base64url.decode(did[len("did:jwk:"):]), max_depth=2)
+            jwk = strict_json.loads(base64url.decode(did[len("did:jwk:") :]), max_depth=2)
         except TaitoError as exc:
             raise DidError(f"The did:jwk does not hold a JSON object: {exc.detail}") from exc
         if not isinstance(jwk, dict):

@@ -168,8 +168,10 @@ def sha256_hex(data: bytes) -> str:
 def entry_for(url: str) -> ContextEntry:
     entry = REGISTRY.get(url) if isinstance(url, str) else None
     if entry is None:
-        raise UnknownContext(f"The JSON-LD context {str(url)[:200]!r} is not one Taito supports.",
-                             extra={"url": str(url)[:200]})
+        raise UnknownContext(
+            f"The JSON-LD context {str(url)[:200]!r} is not one Taito supports.",
+            extra={"url": str(url)[:200]},
+        )
     return entry
 
 
@@ -241,8 +243,14 @@ class StaticLoader:
 
 
 def _safe_file_name(name: Any) -> str:
-    if (not isinstance(name, str) or not name or name in (".", "..") or "/" in name
-            or "\\" in name or "\x00" in name):
+    if (
+        not isinstance(name, str)
+        or not name
+        or name in (".", "..")
+        or "/" in name
+        or "\\" in name
+        or "\x00" in name
+    ):
         raise ContextSourceError(f"The manifest names an unsafe file {str(name)[:100]!r}.")
     return name
 
@@ -282,8 +290,10 @@ class ContextCache:
             for url, entry in REGISTRY.items()
             if self._path(entry).is_file()
         }
-        _write_atomic(self.directory / INDEX_FILE,
-                      json.dumps(index, indent=2, sort_keys=True).encode() + b"\n")
+        _write_atomic(
+            self.directory / INDEX_FILE,
+            json.dumps(index, indent=2, sort_keys=True).encode() + b"\n",
+        )
         self._loaders.clear()
 
     def sync_from_dir(self, source: Path) -> list[str]:

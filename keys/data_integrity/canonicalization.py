@@ -33,7 +33,13 @@ from schemas.errors import TaitoError
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 _PLAIN_TERM = re.compile(r"^[^:/#?]*$")
 _PYLD_FAILURES = (
-    jsonld.JsonLdError, TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError,
+    jsonld.JsonLdError,
+    TypeError,
+    ValueError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    RecursionError,
 )
 
 
@@ -68,13 +74,18 @@ def _check_iris(node: Any, path: str) -> None:
         if not isinstance(value, dict):
             continue
         if "@id" in value and not _is_absolute(value["@id"]):
-            raise RelativeIri(f"The identifier {str(value['@id'])[:100]!r} at {where} is a "
-                              "relative IRI.", extra={"path": where})
+            raise RelativeIri(
+                f"The identifier {str(value['@id'])[:100]!r} at {where} is a relative IRI.",
+                extra={"path": where},
+            )
         types = value.get("@type", [])
         for item in types if isinstance(types, list) else [types]:
             if item != "@json" and not _is_absolute(item):
-                raise RelativeIri(f"The type {str(item)[:100]!r} at {where} is not defined by "
-                                  "any context (a relative IRI).", extra={"path": where})
+                raise RelativeIri(
+                    f"The type {str(item)[:100]!r} at {where} is not defined by "
+                    "any context (a relative IRI).",
+                    extra={"path": where},
+                )
         for key, member in value.items():
             if key not in ("@value", "@id", "@type", "@language", "@direction", "@index"):
                 stack.append((member, f"{where}/{key}"))
@@ -90,10 +101,13 @@ def expand(document: Mapping[str, Any], loader: DocumentLoader) -> list[Any]:
         raise _translate(exc) from exc
     for term in dropped:
         if term is None or _PLAIN_TERM.match(term):
-            raise UndefinedTerm(f"The term {term!r} is not defined by the document's contexts.",
-                                extra={"term": term})
-        raise RelativeIri(f"The property {term[:100]!r} expands to a relative IRI.",
-                          extra={"term": term})
+            raise UndefinedTerm(
+                f"The term {term!r} is not defined by the document's contexts.",
+                extra={"term": term},
+            )
+        raise RelativeIri(
+            f"The property {term[:100]!r} expands to a relative IRI.", extra={"term": term}
+        )
     _check_iris(expanded, "")
     return cast(list[Any], expanded)
 
@@ -102,12 +116,15 @@ def rdfc_1_0(document: Mapping[str, Any], loader: DocumentLoader) -> bytes:
     """RDF Dataset Canonicalization 1.0 (pyld URDNA2015 == RDFC-1.0) as UTF-8 N-Quads."""
     expanded = expand(document, loader)
     try:
-        nquads = jsonld.normalize(expanded, {
-            "algorithm": "URDNA2015",
-            "format": "application/n-quads",
-            "documentLoader": loader,
-            "base": None,
-        })
+        nquads = jsonld.normalize(
+            expanded,
+            {
+                "algorithm": "URDNA2015",
+                "format": "application/n-quads",
+                "documentLoader": loader,
+                "base": None,
+            },
+        )
     except _PYLD_FAILURES as exc:
         raise _translate(exc) from exc
     return cast(str, nquads).encode("utf-8")

@@ -47,17 +47,17 @@ from schemas import strict_json
 from schemas.contexts import DocumentLoader
 from schemas.errors import TaitoError
 
-CRYPTOSUITES: Mapping[str, Cryptosuite] = MappingProxyType({
-    suite.name: suite
-    for suite in (EDDSA_RDFC_2022, EDDSA_JCS_2022, ECDSA_RDFC_2019, ED25519_SIGNATURE_2020)
-})
+CRYPTOSUITES: Mapping[str, Cryptosuite] = MappingProxyType(
+    {
+        suite.name: suite
+        for suite in (EDDSA_RDFC_2022, EDDSA_JCS_2022, ECDSA_RDFC_2019, ED25519_SIGNATURE_2020)
+    }
+)
 KeyResolver = Callable[[str], VerificationMethod]
 MAX_PROOFS = 16
 
 # XML Schema 1.1 dateTimeStamp (Data Integrity 1.0 §2.1 created / expires): a time zone is required
-_DATE_TIME = re.compile(
-    r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
-)
+_DATE_TIME = re.compile(r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -105,11 +105,15 @@ def _snapshot(document: Any) -> dict[str, Any]:
 def _suite(name: str, allowed: Collection[str] | None = None) -> Cryptosuite:
     suite = CRYPTOSUITES.get(name) if isinstance(name, str) else None
     if suite is None:
-        raise UnsupportedCryptosuite(f"The cryptosuite {str(name)[:80]!r} is not supported.",
-                                     extra={"cryptosuite": str(name)[:80]})
+        raise UnsupportedCryptosuite(
+            f"The cryptosuite {str(name)[:80]!r} is not supported.",
+            extra={"cryptosuite": str(name)[:80]},
+        )
     if allowed is not None and suite.name not in allowed:
-        raise UnsupportedCryptosuite(f"The cryptosuite {suite.name!r} is not accepted here.",
-                                     extra={"cryptosuite": suite.name})
+        raise UnsupportedCryptosuite(
+            f"The cryptosuite {suite.name!r} is not accepted here.",
+            extra={"cryptosuite": suite.name},
+        )
     return suite
 
 
@@ -148,8 +152,10 @@ def _matching_proofs(all_proofs: list[dict[str, Any]], wanted: list[str]) -> lis
     matching = []
     for proof_id in wanted:
         if proof_id not in by_id:
-            raise PreviousProofMissing(f"The previous proof {proof_id[:100]!r} is not in the "
-                                       "document.", extra={"previous_proof": proof_id[:100]})
+            raise PreviousProofMissing(
+                f"The previous proof {proof_id[:100]!r} is not in the document.",
+                extra={"previous_proof": proof_id[:100]},
+            )
         matching.append(by_id[proof_id])
     return matching
 
@@ -190,8 +196,10 @@ def _check_required_context(suite: Cryptosuite, document: Mapping[str, Any]) -> 
     contexts = document.get("@context")
     contexts = contexts if isinstance(contexts, list) else [contexts]
     if suite.required_context not in contexts:
-        raise MalformedProof(f"A {suite.name} proof needs the context {suite.required_context} "
-                             "in the secured document.")
+        raise MalformedProof(
+            f"A {suite.name} proof needs the context {suite.required_context} "
+            "in the secured document."
+        )
 
 
 # ------------------------------------------------------------------------------------ add a proof
@@ -235,8 +243,9 @@ def add_proof(
     """
     suite = _suite(cryptosuite)
     if signer.algorithm != suite.algorithm:
-        raise ProofOptionsError(f"{suite.name} needs a {suite.algorithm} signer, not "
-                                f"{signer.algorithm}.")
+        raise ProofOptionsError(
+            f"{suite.name} needs a {suite.algorithm} signer, not {signer.algorithm}."
+        )
     if not isinstance(proof_purpose, str) or not proof_purpose:
         raise ProofOptionsError("proof_purpose must be a non-empty string.")
     secured = _snapshot(document)
@@ -259,8 +268,10 @@ def add_proof(
     if challenge is not None:
         options["challenge"] = challenge
     if domain is not None:
-        if not (isinstance(domain, str) or
-                (isinstance(domain, list) and domain and all(isinstance(d, str) for d in domain))):
+        if not (
+            isinstance(domain, str)
+            or (isinstance(domain, list) and domain and all(isinstance(d, str) for d in domain))
+        ):
             raise ProofOptionsError("domain must be a string or a non-empty list of strings.")
         options["domain"] = domain
     wanted: list[str] = []
@@ -351,16 +362,18 @@ def _verify_one(
         signature = decode_base58btc(proof_value)
     except TaitoError as exc:
         raise MalformedProof("The proofValue is not base58btc multibase.") from exc
-    created, expires = _check_options(proof, now=now, expected_purpose=expected_purpose,
-                                      challenge=challenge, domain=domain)
+    created, expires = _check_options(
+        proof, now=now, expected_purpose=expected_purpose, challenge=challenge, domain=domain
+    )
     _check_required_context(suite, unsecured)
     _check_proof_context(proof, unsecured, loader)
 
     try:
         method = resolve_key(method_id)
     except TaitoError as exc:
-        raise VerificationMethodError(f"The verification method cannot be resolved: "
-                                      f"{exc.detail}", extra={"cause": exc.code}) from exc
+        raise VerificationMethodError(
+            f"The verification method cannot be resolved: {exc.detail}", extra={"cause": exc.code}
+        ) from exc
     if not isinstance(method, VerificationMethod) or method.public_key.key_type != suite.key_type:
         raise VerificationMethodError(f"{suite.name} needs an {suite.key_type} key.")
 
@@ -369,8 +382,10 @@ def _verify_one(
     try:
         method.public_key.verify(signature, data.combined)
     except InvalidSignature as exc:
-        raise ProofInvalidSignature(f"The {suite.name} proof by {method_id[:200]} does not "
-                                    "verify.", extra={"verification_method": method_id}) from exc
+        raise ProofInvalidSignature(
+            f"The {suite.name} proof by {method_id[:200]} does not verify.",
+            extra={"verification_method": method_id},
+        ) from exc
     return VerifiedProof(
         cryptosuite=suite.name,
         proof_type=proof_type,
@@ -411,9 +426,17 @@ def verify_proofs(
     results = []
     for proof in proofs:
         matching = _matching_proofs(proofs, _ids(proof.get("previousProof")))
-        results.append(_verify_one(
-            proof, _with_proofs(secured, matching),
-            resolve_key=resolve_key, loader=loader, now=now, expected_purpose=expected_purpose,
-            challenge=challenge, domain=domain, cryptosuites=cryptosuites,
-        ))
+        results.append(
+            _verify_one(
+                proof,
+                _with_proofs(secured, matching),
+                resolve_key=resolve_key,
+                loader=loader,
+                now=now,
+                expected_purpose=expected_purpose,
+                challenge=challenge,
+                domain=domain,
+                cryptosuites=cryptosuites,
+            )
+        )
     return results

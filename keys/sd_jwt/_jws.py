@@ -46,9 +46,9 @@ def json_object(raw: bytes, what: str, error: type[SdJwtError]) -> dict[str, Any
 def dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON; refuses what JSON cannot carry (NaN, non-string keys, objects)."""
     try:
-        return json.dumps(
-            value, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        ).encode("utf-8")
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
+            "utf-8"
+        )
     except (TypeError, ValueError) as exc:
         raise InvalidArgument(f"The value is not JSON: {exc}"[:200]) from exc
 

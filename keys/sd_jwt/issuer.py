@@ -72,7 +72,9 @@ def _plain(value: Any, path: Path, depth: int) -> Any:
         result: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise InvalidArgument(f"Claim names are strings; {key!r} at {format_pointer(path)!r}.")
+                raise InvalidArgument(
+                    f"Claim names are strings; {key!r} at {format_pointer(path)!r}."
+                )
             # RFC 9901 §4.2.4.1/§4.2.4.2: _sd and ... carry digests; they are never claim names.
             if key in (SD, ELLIPSIS) or (key == SD_ALG and not path):
                 raise ReservedClaimName(f"The claim name {key!r} is reserved by SD-JWT.")

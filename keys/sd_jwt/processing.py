@@ -147,7 +147,9 @@ class _State:
                 if disclosure is None:
                     continue  # decoy or not disclosed: the element is removed (§7.1)
                 if disclosure.name is not None:
-                    raise MalformedDisclosure("An object Disclosure is referenced as an array element.")
+                    raise MalformedDisclosure(
+                        "An object Disclosure is referenced as an array element."
+                    )
                 result.append(self.use(element[ELLIPSIS], disclosure, (*path, len(result)), depth))
             else:
                 result.append(self.value(element, (*path, len(result)), depth + 1))
