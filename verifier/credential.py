@@ -19,7 +19,9 @@ from keys import data_integrity, jades, jose, sd_jwt, vc_jwt
 from keys.did import VerificationMethod, resolve_offline
 from keys.jwk import PublicKey
 from schemas import baking, strict_json, vcdm
-from schemas.errors import TaitoError
+from schemas.clr import validate_clr
+from schemas.errors import TaitoError, ValidationFailed
+from schemas.open_badges import validate_open_badge
 from verifier.report import VerificationReport
 from verifier.status import StatusChecker
 
@@ -240,15 +242,32 @@ def _check_members(
 
 
 def _check_schema(report: VerificationReport, document: Any, *, presentation: bool = False) -> bool:
+    types = document.get("type") if isinstance(document, Mapping) else None
+    type_list = types if isinstance(types, list) else [types]
     try:
         if presentation:
             vcdm.check_presentation(document)
+            what = "the Verifiable Credentials data model"
+        elif "ClrCredential" in type_list:
+            validate_clr(document)  # CLR 2.0 structure, and the VC data model
+            what = "CLR 2.0"
+        elif {"OpenBadgeCredential", "AchievementCredential", "EndorsementCredential"} & set(
+            type_list
+        ):
+            validate_open_badge(document)  # OB 3.0 structure, and the VC data model
+            what = "Open Badges 3.0"
         else:
             vcdm.check_credential(document)
+            what = "the Verifiable Credentials data model"
+    except ValidationFailed as exc:
+        errors = exc.extra.get("errors") or []
+        where = f" ({errors[0]['path']}: {errors[0]['message']})" if errors else ""
+        report.failed("schema", "invalid_structure", f"{exc.detail}{where}"[:500])
+        return False
     except TaitoError as exc:
         report.failed("schema", exc.code, exc.detail)
         return False
-    report.passed("schema", "The document has the structure the data model requires.")
+    report.passed("schema", f"The document has the structure {what} requires.")
     return True
 
 
