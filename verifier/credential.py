@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +22,7 @@ from schemas import baking, strict_json, vcdm
 from schemas.clr import validate_clr
 from schemas.errors import TaitoError, ValidationFailed
 from schemas.open_badges import validate_open_badge
-from verifier.report import VerificationReport
+from verifier.report import Check, VerificationReport
 from verifier.status import StatusChecker
 
 log = logging.getLogger("taito.verifier")
@@ -78,6 +78,9 @@ class VerifyOptions:
     trusted_issuers: frozenset[str] | None = None  # DIDs / URLs; None: no registry configured
     untrusted_is_failure: bool = False  # policy: an issuer outside the registry fails
     trust_anchors: tuple[Any, ...] = ()  # X.509 anchors for JAdES-sealed (Europass) credentials
+    accepted_formats: frozenset[str] | None = None  # e.g. {"ldp_vc", "jwt_vc"}; None: every format
+    algorithms: tuple[str, ...] = ("EdDSA", "ES256", "RS256")  # JOSE algorithms accepted
+    cryptosuites: tuple[str, ...] | None = None  # Data Integrity suites accepted; None: all known
 
 
 def _jwt_key_resolver(options: VerifyOptions, offline: JwtKeyResolver) -> JwtKeyResolver:
@@ -297,7 +300,11 @@ def _verify_data_integrity(
         return report
     try:
         proofs = data_integrity.verify_proofs(
-            document, resolve_key=options.resolve_method, loader=options.loader, now=options.now
+            document,
+            resolve_key=options.resolve_method,
+            loader=options.loader,
+            now=options.now,
+            cryptosuites=options.cryptosuites,
         )
     except Exception as exc:  # noqa: BLE001 - every failure becomes a check
         _failure(report, "proof", exc)
@@ -350,6 +357,7 @@ def _verify_di_presentation(
             expected_purpose="authentication",
             challenge=options.challenge,
             domain=options.domain,
+            cryptosuites=options.cryptosuites,
         )
     except Exception as exc:  # noqa: BLE001
         _failure(report, "presentation_proof", exc)
@@ -374,7 +382,7 @@ def _verify_di_presentation(
             )
     credentials = document.get("verifiableCredential", [])
     for item in credentials if isinstance(credentials, list) else [credentials]:
-        report.nested.append(verify_credential(item, options))
+        report.nested.append(verify_credential(item, _for_members(options)))
     if report.nested:
         failed = sum(not n.verified for n in report.nested)
         if failed:
@@ -400,6 +408,7 @@ def _verify_jwt(token: str, options: VerifyOptions) -> VerificationReport:
             leeway=options.clock_skew,
             audience=options.audience,
             nonce=options.nonce,
+            algorithms=options.algorithms,
         )
     except Exception as exc:  # noqa: BLE001
         report.add("format", "passed", "ok", "A JSON Web Token.")
@@ -412,13 +421,80 @@ def _verify_jwt(token: str, options: VerifyOptions) -> VerificationReport:
         report.notes.append(
             "Legacy VC Data Model 1.1 JWT: claims were mapped to the credential (VC 1.1 §6.3.1)."
         )
+    if result.profile == "vp+jwt":
+        return _jwt_presentation(report, result.credential, result.header, options)
     _summaries(report, result.credential)
-    _check_schema(report, result.credential, presentation=result.profile == "vp+jwt")
+    _check_schema(report, result.credential)
     report.passed("proof", f"The JWT signature ({result.header.get('alg')}) is valid.")
     report.passed("issuer_key", f"Signed with a key of the issuer {issuer_id(result.credential)}.")
     check_trust(report, issuer_id(result.credential), options)
     check_validity_period(report, result.credential, options)
     _check_status(report, result.credential, options, issuer_id(result.credential))
+    return report
+
+
+ENVELOPED_PREFIXES = (
+    "data:application/vc+jwt,",
+    "data:application/vc+sd-jwt,",
+    "data:application/dc+sd-jwt,",
+)
+
+
+def _for_members(options: VerifyOptions) -> VerifyOptions:
+    """Challenge, domain, nonce and audience bind the presentation, not the credentials in it."""
+    return replace(
+        options, challenge=None, domain=None, nonce=None, audience=None, require_key_binding=False
+    )
+
+
+def _jwt_presentation(
+    report: VerificationReport,
+    presentation: Mapping[str, Any],
+    header: Mapping[str, Any],
+    options: VerifyOptions,
+) -> VerificationReport:
+    """A ``vp+jwt`` (VC-JOSE-COSE §3.1.2): its proof, its holder, then each credential it carries
+    (a JSON credential, a JWT string, or an EnvelopedVerifiableCredential data: URL, §3.2)."""
+    _check_schema(report, presentation, presentation=True)
+    report.passed(
+        "presentation_proof", f"The presentation's JWT signature ({header.get('alg')}) is valid."
+    )
+    holder = presentation.get("holder")
+    holder_id = holder.get("id") if isinstance(holder, Mapping) else holder
+    kid = header.get("kid")
+    signer_did = kid.split("#", 1)[0] if isinstance(kid, str) else None
+    if holder_id is None or holder_id == signer_did:
+        report.passed(
+            "holder_binding",
+            f"The presentation was signed by its holder {holder_id or signer_did}.",
+        )
+    else:
+        report.failed(
+            "holder_binding",
+            "holder_mismatch",
+            f"The presentation names {holder_id} as holder but was signed by {signer_did}.",
+        )
+    items = presentation.get("verifiableCredential", [])
+    for item in items if isinstance(items, list) else [items]:
+        if (
+            isinstance(item, Mapping)
+            and isinstance(item.get("id"), str)
+            and item["id"].startswith(ENVELOPED_PREFIXES)
+        ):
+            item = item["id"].split(",", 1)[1]
+        report.nested.append(verify_credential(item, _for_members(options)))
+    if report.nested:
+        failed = sum(not n.verified for n in report.nested)
+        if failed:
+            report.failed(
+                "nested",
+                "nested_failed",
+                f"{failed} of {len(report.nested)} credentials in the presentation did not verify.",
+            )
+        else:
+            report.passed(
+                "nested", f"All {len(report.nested)} credentials in the presentation verify."
+            )
     return report
 
 
@@ -434,6 +510,7 @@ def _verify_sd_jwt(token: str, options: VerifyOptions) -> VerificationReport:
             expected_audience=options.audience,
             require_key_binding=options.require_key_binding,
             leeway=options.clock_skew,
+            algorithms=options.algorithms,
         )
     except Exception as exc:  # noqa: BLE001
         _failure(report, "proof", exc)
@@ -576,6 +653,20 @@ def detect(data: Any) -> tuple[str, Any]:
 
 def verify_credential(data: Any, options: VerifyOptions) -> VerificationReport:
     """Verify any supported credential or presentation. Never raises for bad input."""
+    report = _verify_any(data, options)
+    accepted = options.accepted_formats
+    if accepted is not None and report.format is not None and report.format not in accepted:
+        refused = Check(
+            "format",
+            "failed",
+            "format_not_accepted",
+            f"This verifier does not accept {report.format} credentials.",
+        )
+        report.checks = [refused, *(c for c in report.checks if c.id != "format")]
+    return report
+
+
+def _verify_any(data: Any, options: VerifyOptions) -> VerificationReport:
     try:
         kind, parsed = detect(data)
     except TaitoError as exc:

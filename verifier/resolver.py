@@ -18,7 +18,7 @@ from keys.did import (
     split_did_url,
 )
 from keys.errors import DidError
-from keys.jwk import PublicKey
+from keys.jwk import PublicKey, public_key_from_jwk
 from schemas import strict_json
 from schemas.errors import TaitoError
 from verifier.http import GuardedHttp
@@ -57,6 +57,8 @@ class DidResolver:
                 else credential_issuer
             )
         kid = header.get("kid")
+        if isinstance(issuer, str) and issuer.startswith("https://"):
+            return self.issuer_metadata_key(issuer, kid if isinstance(kid, str) else None)
         if not isinstance(issuer, str) or not issuer.startswith("did:"):
             raise DidError("The JWT names no DID issuer, so its key cannot be resolved.")
         if not isinstance(kid, str):
@@ -66,3 +68,35 @@ class DidResolver:
         if split_did_url(kid)[0] != issuer:
             raise DidError("The JWT's key ('kid') does not belong to its issuer.")
         return self(kid).public_key
+
+    def issuer_metadata_key(self, issuer: str, kid: str | None) -> PublicKey:
+        """SD-JWT VC §5: ``{origin}/.well-known/jwt-vc-issuer{path}`` names the issuer's JWKS."""
+        origin, _, path = issuer.removeprefix("https://").partition("/")
+        url = f"https://{origin}/.well-known/jwt-vc-issuer" + (f"/{path}" if path else "")
+        try:
+            metadata = strict_json.loads(self.http.get(url, accept="application/json").content)
+            if not isinstance(metadata, Mapping) or metadata.get("issuer") != issuer:
+                raise DidError(f"The issuer metadata at {url} is not about {issuer}.")
+            jwks = metadata.get("jwks")
+            if jwks is None and isinstance(metadata.get("jwks_uri"), str):
+                jwks = strict_json.loads(
+                    self.http.get(metadata["jwks_uri"], accept="application/json").content
+                )
+        except DidError:
+            raise
+        except TaitoError as exc:
+            raise DidError(
+                f"The issuer metadata of {issuer} could not be fetched: {exc.detail}"
+            ) from exc
+        keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
+        if not isinstance(keys, list):
+            raise DidError(f"The issuer metadata of {issuer} lists no keys.")
+        candidates = [
+            k for k in keys if isinstance(k, Mapping) and (kid is None or k.get("kid") == kid)
+        ]
+        if len(candidates) != 1:
+            raise DidError(f"The issuer metadata of {issuer} has no single key for kid {kid!r}.")
+        try:
+            return public_key_from_jwk(candidates[0])
+        except TaitoError as exc:
+            raise DidError(f"The issuer's key is not valid: {exc.detail}") from exc
