@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export TAITO_SHARED_DIR := $(SHARED)
 
-.PHONY: install run test lint contexts interop-deps bench clean
+.PHONY: install run test lint contexts interop-deps browser-deps bench clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ tests/interop/node_modules/.installed: tests/interop/package-lock.json
 
 interop-deps: tests/interop/node_modules/.installed
 
+# Headless browser driver for the page tests (git-ignored node_modules).
+tests/browser/node_modules/.installed: tests/browser/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error --ignore-scripts && touch $@; \
+	else echo "npm not found: browser tests will be skipped"; fi
+
+browser-deps: tests/browser/node_modules/.installed
+
 run: install contexts
 	$(BIN)/taito dev setup
 	TAITO_MASTER_KEY_FILE=var/dev-master.key TAITO_SEAL_CA_CERT_FILE=var/dev-seal-ca.pem \
@@ -41,7 +49,7 @@ run: install contexts
 	TAITO_OPERATOR_TOKEN=$${TAITO_OPERATOR_TOKEN:-dev-operator-token} \
 	$(BIN)/taito serve --host $(HOST) --port $(PORT)
 
-test: install contexts interop-deps
+test: install contexts interop-deps browser-deps
 	$(BIN)/pytest
 
 lint: install
@@ -54,4 +62,4 @@ bench: install contexts interop-deps
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var tests/interop/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var tests/interop/node_modules tests/browser/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

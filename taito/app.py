@@ -23,6 +23,7 @@ from schemas.contexts import ContextCache, StaticLoader
 from taito import problems
 from taito.database import make_engine, ping
 from taito.settings import ConfigurationError, Settings
+from verifier import page as verifier_page
 from verifier import routes as verifier_routes
 from verifier.context import VerifierContext
 from verifier.http import GuardedHttp, HttpPolicy
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
         else (),
     )
     app.include_router(verifier_routes.router)
+    app.include_router(verifier_page.router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     def healthz() -> dict[str, str]:
