@@ -8,7 +8,7 @@ Create Date: 2026-11-28 12:30:00
 from __future__ import annotations
 
 revision = "0007"
-down_revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
