@@ -17,12 +17,17 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 
 install: $(BIN)/.installed
 
-# JSON-LD contexts into the local cache (var/contexts), hash-checked against the registry.
+# JSON-LD contexts (var/contexts) and credential JSON Schemas (var/schemas), hash-checked.
 contexts: install
 	@if [ -f "$(SHARED)/contexts/MANIFEST.json" ]; then \
 		$(BIN)/taito contexts sync --from "$(SHARED)/contexts"; \
 	else \
 		echo "no $(SHARED)/contexts: run 'taito contexts sync' (HTTPS) to fill var/contexts"; \
+	fi
+	@if [ -d "$(SHARED)/conformance/ob3/schemas/json" ]; then \
+		$(BIN)/taito schemas sync --from "$(SHARED)/conformance/ob3/schemas/json"; \
+	else \
+		echo "no $(SHARED)/conformance/ob3/schemas/json: credentialSchema entries go unchecked"; \
 	fi
 
 # Independent implementations for the interoperability tests (git-ignored node_modules).

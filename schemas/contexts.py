@@ -255,7 +255,7 @@ def _safe_file_name(name: Any) -> str:
     return name
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -284,13 +284,13 @@ class ContextCache:
     def _write(self, entries: Iterable[tuple[ContextEntry, bytes]]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         for entry, data in entries:
-            _write_atomic(self._path(entry), data)
+            write_atomic(self._path(entry), data)
         index = {
             url: {"file": entry.file_name, "sha256": entry.sha256}
             for url, entry in REGISTRY.items()
             if self._path(entry).is_file()
         }
-        _write_atomic(
+        write_atomic(
             self.directory / INDEX_FILE,
             json.dumps(index, indent=2, sort_keys=True).encode() + b"\n",
         )

@@ -20,6 +20,7 @@ from keys.jwk import private_key_from_jwk
 from keys.store import KeyStore, KeyVault
 from schemas import strict_json
 from schemas.contexts import ContextCache, StaticLoader
+from schemas.credential_schemas import SchemaCache
 from taito import problems
 from taito.database import make_engine, ping
 from taito.settings import ConfigurationError, Settings
@@ -117,6 +118,8 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
         trust_anchors=tuple(x509.load_pem_chain(settings.trust_anchors_file.read_bytes()))
         if settings.trust_anchors_file
         else (),
+        schema_cache=SchemaCache(settings.schema_dir),
+        fetch_schemas=settings.fetch_credential_schemas,
     )
     app.include_router(verifier_routes.router)
     app.include_router(verifier_page.router)

@@ -34,10 +34,12 @@ app = typer.Typer(
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 keys_app = typer.Typer(no_args_is_help=True, help="Key material.")
 contexts_app = typer.Typer(no_args_is_help=True, help="The local JSON-LD context cache.")
+schemas_app = typer.Typer(no_args_is_help=True, help="The local credentialSchema cache.")
 dev_app = typer.Typer(no_args_is_help=True, help="Development set-up.")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(contexts_app, name="contexts")
+app.add_typer(schemas_app, name="schemas")
 app.add_typer(dev_app, name="dev")
 app.command("worker")(batch_cli.worker_command)
 app.add_typer(batch_cli.issue_app, name="issue")
@@ -134,6 +136,24 @@ def contexts_sync(
                 stored.append(url)
     missing = cache.missing()
     out.print(f"{len(stored)} context(s) stored in {config.context_dir}; {len(missing)} missing")
+    for url in missing:
+        err.print(f"  missing: {url}", highlight=False)
+
+
+@schemas_app.command("sync")
+def schemas_sync(
+    source: Annotated[Path, typer.Option("--from", help="folder with the schema files")],
+) -> None:
+    """Fill the credentialSchema cache from a local folder (files checked against pinned digests)."""
+    from schemas.credential_schemas import SchemaCache
+
+    config = settings()
+    if not source.is_dir():
+        fail(f"{source} is not a folder")
+    cache = SchemaCache(config.schema_dir)
+    stored = cache.sync_from_dir(source)
+    missing = cache.missing()
+    out.print(f"{len(stored)} schema(s) stored in {config.schema_dir}; {len(missing)} missing")
     for url in missing:
         err.print(f"  missing: {url}", highlight=False)
 

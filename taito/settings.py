@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     context_dir: Path = Field(
         default=Path("var/contexts"), description="local JSON-LD context cache"
     )
+    schema_dir: Path = Field(
+        default=Path("var/schemas"), description="local cache of pinned credentialSchema files"
+    )
+    fetch_credential_schemas: bool = Field(
+        default=False,
+        description="verifier policy: fetch credentialSchema URLs that are not in the cache",
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="larger requests get 413")
     operator_token: SecretStr | None = Field(
         default=None, description="bootstrap token of the operator (creates institutions)"

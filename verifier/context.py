@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from schemas import strict_json
+from schemas.credential_schemas import SchemaCache
+from schemas.errors import TaitoError
 from verifier.credential import VerifyOptions
 from verifier.http import GuardedHttp
 from verifier.resolver import DidResolver
 from verifier.status import StatusChecker, StatusPolicy
+
+log = logging.getLogger("taito.verifier")
+MAX_FETCHED_SCHEMAS = 64
 
 
 @dataclass
@@ -24,9 +31,12 @@ class VerifierContext:
     trusted_issuers: frozenset[str] | None = None
     untrusted_is_failure: bool = False
     trust_anchors: tuple[Any, ...] = ()
+    schema_cache: SchemaCache | None = None  # pinned credentialSchema documents (local)
+    fetch_schemas: bool = False  # policy: fetch other credentialSchema URLs (SSRF-guarded)
 
     def __post_init__(self) -> None:
         self.resolver = DidResolver(self.http)
+        self._fetched_schemas: dict[str, Mapping[str, Any] | None] = {}
         self.status = StatusChecker(
             self.http, loader=self.loader, resolve_method=self.resolver, policy=self.status_policy
         )
@@ -41,8 +51,35 @@ class VerifierContext:
             trusted_issuers=self.trusted_issuers,
             untrusted_is_failure=self.untrusted_is_failure,
             trust_anchors=self.trust_anchors,
+            credential_schemas=self.credential_schema,
             **overrides,
         )
+
+    def credential_schema(self, url: str) -> Mapping[str, Any] | None:
+        """The JSON Schema a credential names: from the pinned cache, else fetched if the policy
+        allows (through the guarded client); ``None`` when it is neither."""
+        if self.schema_cache is not None:
+            try:
+                schema = self.schema_cache.get(url)
+            except TaitoError as exc:  # a cache file changed on disk: refuse it, loudly
+                log.error("credentialSchema cache: %s", exc.detail)
+                return None
+            if schema is not None:
+                return schema
+        if not self.fetch_schemas:
+            return None
+        if url not in self._fetched_schemas:
+            if len(self._fetched_schemas) >= MAX_FETCHED_SCHEMAS:
+                self._fetched_schemas.clear()
+            try:
+                document = strict_json.loads(
+                    self.http.get(url, accept="application/schema+json, application/json").content
+                )
+            except TaitoError as exc:
+                log.info("credentialSchema %s not fetched: %s", url[:200], exc.code)
+                document = None
+            self._fetched_schemas[url] = document if isinstance(document, dict) else None
+        return self._fetched_schemas[url]
 
 
 def get_verifier(request: Request) -> VerifierContext:

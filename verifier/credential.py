@@ -18,10 +18,10 @@ from typing import Any
 from keys import data_integrity, jades, jose, sd_jwt, vc_jwt
 from keys.did import VerificationMethod, resolve_offline
 from keys.jwk import PublicKey
-from schemas import baking, strict_json, vcdm
+from schemas import baking, credential_schemas, json_schemas, strict_json, vcdm
 from schemas.clr import validate_clr
 from schemas.errors import TaitoError, ValidationFailed
-from schemas.open_badges import validate_open_badge
+from schemas.open_badges import OB_CONTEXT_PREFIX, validate_open_badge
 from verifier.report import Check, VerificationReport
 from verifier.status import StatusChecker
 
@@ -81,6 +81,8 @@ class VerifyOptions:
     accepted_formats: frozenset[str] | None = None  # e.g. {"ldp_vc", "jwt_vc"}; None: every format
     algorithms: tuple[str, ...] = ("EdDSA", "ES256", "RS256")  # JOSE algorithms accepted
     cryptosuites: tuple[str, ...] | None = None  # Data Integrity suites accepted; None: all known
+    # credentialSchema (VC 2.0 §4.11): URL -> JSON Schema from a trusted source, None if it has none
+    credential_schemas: Callable[[str], Mapping[str, Any] | None] | None = None
 
 
 def _jwt_key_resolver(options: VerifyOptions, offline: JwtKeyResolver) -> JwtKeyResolver:
@@ -244,7 +246,60 @@ def _check_members(
         report.passed("nested", f"All {len(members)} credentials in this record verify.")
 
 
-def _check_schema(report: VerificationReport, document: Any, *, presentation: bool = False) -> bool:
+def _has_open_badges_context(document: Mapping[str, Any]) -> bool:
+    contexts = document.get("@context")
+    listed = contexts if isinstance(contexts, list) else [contexts]
+    return any(isinstance(c, str) and c.startswith(OB_CONTEXT_PREFIX) for c in listed)
+
+
+def _declared_schemas(
+    document: Mapping[str, Any], options: VerifyOptions
+) -> tuple[list[str], tuple[str, str] | None, list[str]]:
+    """Apply the JSON Schemas a credential names in ``credentialSchema`` (VC 2.0 §4.11).
+
+    Returns (schemas checked, (schema, first error) of a mismatch, schemas not checked).
+    """
+    declared = document.get("credentialSchema")
+    entries = declared if isinstance(declared, list) else [declared] if declared else []
+    checked: list[str] = []
+    unchecked: list[str] = []
+    for entry in entries:
+        url = entry.get("id") if isinstance(entry, Mapping) else None
+        kind = entry.get("type") if isinstance(entry, Mapping) else None
+        if not isinstance(url, str):
+            continue  # the structural check has already refused an entry without an id
+        schema = None
+        if (
+            kind in credential_schemas.JSON_SCHEMA_TYPES
+            and options.credential_schemas is not None
+            and credential_schemas.applies(url, document)
+        ):
+            schema = options.credential_schemas(url)
+        if schema is None:
+            unchecked.append(url)
+            continue
+        subject = document
+        if kind == "1EdTechJsonSchemaValidator2019":
+            subject = credential_schemas.for_1edtech_validator(document)
+        try:
+            errors = json_schemas.schema_errors(subject, schema)
+        except TaitoError:  # the schema itself is unusable (invalid, unresolvable $ref)
+            unchecked.append(url)
+            continue
+        if errors:
+            first = errors[0]
+            return checked, (url, f"{first['path'] or 'document'}: {first['message']}"), unchecked
+        checked.append(url)
+    return checked, None, unchecked
+
+
+def _check_schema(
+    report: VerificationReport,
+    document: Any,
+    options: VerifyOptions,
+    *,
+    presentation: bool = False,
+) -> bool:
     types = document.get("type") if isinstance(document, Mapping) else None
     type_list = types if isinstance(types, list) else [types]
     try:
@@ -256,7 +311,9 @@ def _check_schema(report: VerificationReport, document: Any, *, presentation: bo
             what = "CLR 2.0"
         elif {"OpenBadgeCredential", "AchievementCredential", "EndorsementCredential"} & set(
             type_list
-        ):
+        ) or _has_open_badges_context(document):
+            # an Open Badges 3.0 context with no Open Badges type is an invalid badge (OB 3.0
+            # §8.1: the type includes OpenBadgeCredential or AchievementCredential)
             validate_open_badge(document)  # OB 3.0 structure, and the VC data model
             what = "Open Badges 3.0"
         else:
@@ -270,7 +327,28 @@ def _check_schema(report: VerificationReport, document: Any, *, presentation: bo
     except TaitoError as exc:
         report.failed("schema", exc.code, exc.detail)
         return False
-    report.passed("schema", f"The document has the structure {what} requires.")
+    checked, mismatch, unchecked = _declared_schemas(document, options)
+    if mismatch is not None:
+        url, error = mismatch
+        report.failed(
+            "schema",
+            "credential_schema_mismatch",
+            f"The credential does not match the schema it names ({url}): {error}"[:500],
+        )
+        return False
+    message = f"The document has the structure {what} requires"
+    if checked:
+        message += f" and matches the JSON Schema it names ({', '.join(checked)})"
+    if unchecked:
+        report.add(
+            "schema",
+            "warning",
+            "credential_schema_unchecked",
+            f"{message}; the schema it names ({', '.join(unchecked)}) was not checked: this verifier "
+            "holds no trusted copy of it that applies to this credential.",
+        )
+    else:
+        report.passed("schema", f"{message}.")
     return True
 
 
@@ -296,7 +374,7 @@ def _verify_data_integrity(
     report = VerificationReport(format="ldp_vc", document=document)
     report.passed("format", "A JSON-LD credential secured with Data Integrity proofs.")
     _summaries(report, document)
-    if not _check_schema(report, document):
+    if not _check_schema(report, document, options):
         return report
     try:
         proofs = data_integrity.verify_proofs(
@@ -346,7 +424,7 @@ def _verify_di_presentation(
 ) -> VerificationReport:
     report = VerificationReport(format="ldp_vp", document=document)
     report.passed("format", "A JSON-LD presentation secured with a Data Integrity proof.")
-    if not _check_schema(report, document, presentation=True):
+    if not _check_schema(report, document, options, presentation=True):
         return report
     try:
         proofs = data_integrity.verify_proofs(
@@ -424,7 +502,7 @@ def _verify_jwt(token: str, options: VerifyOptions) -> VerificationReport:
     if result.profile == "vp+jwt":
         return _jwt_presentation(report, result.credential, result.header, options)
     _summaries(report, result.credential)
-    _check_schema(report, result.credential)
+    _check_schema(report, result.credential, options)
     report.passed("proof", f"The JWT signature ({result.header.get('alg')}) is valid.")
     report.passed("issuer_key", f"Signed with a key of the issuer {issuer_id(result.credential)}.")
     check_trust(report, issuer_id(result.credential), options)
@@ -455,7 +533,7 @@ def _jwt_presentation(
 ) -> VerificationReport:
     """A ``vp+jwt`` (VC-JOSE-COSE §3.1.2): its proof, its holder, then each credential it carries
     (a JSON credential, a JWT string, or an EnvelopedVerifiableCredential data: URL, §3.2)."""
-    _check_schema(report, presentation, presentation=True)
+    _check_schema(report, presentation, options, presentation=True)
     report.passed(
         "presentation_proof", f"The presentation's JWT signature ({header.get('alg')}) is valid."
     )

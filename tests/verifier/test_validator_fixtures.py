@@ -26,6 +26,7 @@ from keys import multikey
 from keys.did import VerificationMethod, resolve_offline
 from keys.errors import DidError
 from schemas.contexts import ContextCache, StaticLoader
+from schemas.credential_schemas import SchemaCache
 from schemas.errors import TaitoError
 from verifier.credential import VerifyOptions, verify_credential
 from verifier.http import GuardedHttp, HttpPolicy
@@ -61,15 +62,6 @@ INVALID: dict[str, dict[str, set[str]]] = {
     "simple-err-proof-method-unknown-did-method": {"issuer_key": RESOLUTION, "proof": RESOLUTION},
     "simple-err-proof-value": {"proof": {"invalid_signature"}},
     "simple-err-type": STRUCTURE,  # OtherCredential instead of OpenBadgeCredential
-}
-# Fixtures whose family check does not fail (verifier bugs, see the reasons): run strict-xfail.
-KNOWN_BUGS = {
-    "simple-err-type": (
-        "schema passes an OB 3.0-context credential typed OtherCredential (no achievement): a "
-        "credential without an OB type is checked as a plain VC. Offline it fails only on the "
-        "unreachable key; with the key, only as proof/relative_iri (OtherCredential is in no "
-        "context)"
-    ),
 }
 
 # Valid for the 1EdTech validator; their keys are https:// URLs unless noted.
@@ -109,8 +101,15 @@ def _refuse(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("no network in this test", request=request)
 
 
+@pytest.fixture(scope="module")
+def schemas(tmp_path_factory: pytest.TempPathFactory, conformance: Path) -> SchemaCache:
+    cache = SchemaCache(tmp_path_factory.mktemp("schemas"))
+    cache.sync_from_dir(conformance / "ob3" / "schemas" / "json")
+    return cache
+
+
 @pytest.fixture
-def offline(loader: StaticLoader) -> Iterator[VerifyOptions]:
+def offline(loader: StaticLoader, schemas: SchemaCache) -> Iterator[VerifyOptions]:
     with GuardedHttp(
         HttpPolicy(), transport=httpx.MockTransport(_refuse), resolver=_no_dns
     ) as http:
@@ -121,6 +120,7 @@ def offline(loader: StaticLoader) -> Iterator[VerifyOptions]:
             resolve_method=resolver,
             jwt_key_resolver=resolver.jwt_issuer_key,
             status_checker=StatusChecker(http, loader=loader, resolve_method=resolver),
+            credential_schemas=schemas.get,
         )
 
 
@@ -189,12 +189,7 @@ def test_no_fixture_raises_and_none_verifies_offline(
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[n]))
-        if n in KNOWN_BUGS
-        else n
-        for n in sorted(INVALID)
-    ],
+    sorted(INVALID),
 )
 @pytest.mark.parametrize("keys", ["offline", "fixture-keys"])
 def test_invalid_fixture_fails_in_its_family(
@@ -329,3 +324,50 @@ def test_no_proof_and_unreachable_status(fixtures: Path, offline: VerifyOptions)
     assert _failed(noproof) == {("format", "unsecured")}
     revoked = _verify(fixtures / "credential-status-revoked.json", offline)
     assert ("status", "status_list_unreachable") in _failed(revoked)
+
+
+# --- credentialSchema (VC 2.0 §4.11, OB 3.0 1EdTechJsonSchemaValidator2019) --------------------
+
+
+@pytest.mark.parametrize("name", ["complete.json", "endorsement-valid.json"])
+def test_named_1edtech_schema_is_applied(fixtures: Path, keyed: VerifyOptions, name: str) -> None:
+    check = _verify(fixtures / name, keyed).check("schema")
+    assert check is not None and (check.status, check.code) == ("passed", "ok")
+    assert "matches the JSON Schema it names" in check.message
+
+
+def test_schema_for_another_data_model_version_is_not_applied(
+    fixtures: Path, keyed: VerifyOptions
+) -> None:
+    """The pinned OB schemas are for VC 2.0 credentials (they require ``validFrom``): a VC 1.1
+    credential naming the same URL is not failed by them, it is reported as unchecked."""
+    document = json.loads((fixtures / "simple_v1.json").read_text())
+    document["credentialSchema"] = [
+        {
+            "id": "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/"
+            "ob_v3p0_achievementcredential_schema.json",
+            "type": "1EdTechJsonSchemaValidator2019",
+        }
+    ]
+    check = verify_credential(json.dumps(document), keyed).check("schema")
+    assert check is not None
+    assert (check.status, check.code) == ("warning", "credential_schema_unchecked")
+
+
+def test_unreachable_named_schema_is_a_warning_not_a_pass(
+    fixtures: Path, keyed: VerifyOptions
+) -> None:
+    check = _verify(fixtures / "endorsement-err-schema-status-refresh.json", keyed).check("schema")
+    assert check is not None
+    assert (check.status, check.code) == ("warning", "credential_schema_unchecked")
+    assert "https://state.gov/schema/endorsementcredential.json" in check.message
+
+
+def test_a_credential_breaking_its_named_schema_fails(fixtures: Path, keyed: VerifyOptions) -> None:
+    document = json.loads((fixtures / "endorsement-valid.json").read_text())
+    document["credentialSubject"]["endorsementComment"] = ["not", "a", "string"]
+    report = verify_credential(json.dumps(document), keyed)
+    check = report.check("schema")
+    assert check is not None and check.status == "failed"
+    assert check.code in {"invalid_structure", "credential_schema_mismatch"}
+    assert not report.verified
