@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,8 @@ from issuer import routes as issuer_routes
 from issuer.context import IssuerContext
 from issuer.worker import InProcessWorker
 from keys import x509
+from keys.data_integrity import CRYPTOSUITES
+from keys.jose import ALGORITHM_KEY_TYPE
 from keys.jwk import private_key_from_jwk
 from keys.store import KeyStore, KeyVault
 from schemas import strict_json
@@ -27,6 +30,7 @@ from taito.settings import ConfigurationError, Settings
 from verifier import page as verifier_page
 from verifier import routes as verifier_routes
 from verifier.context import VerifierContext
+from verifier.credential import FORMATS
 from verifier.http import GuardedHttp, HttpPolicy
 
 log = logging.getLogger("taito")
@@ -51,6 +55,25 @@ def _seal_ca(settings: Settings) -> tuple[Any, Any] | None:
     certificate = x509.load_pem_chain(settings.seal_ca_cert_file.read_bytes())[0]
     key = private_key_from_jwk(strict_json.loads(settings.seal_ca_key_file.read_bytes()))
     return certificate, key
+
+
+def _verifier_policy(settings: Settings) -> dict[str, Any]:
+    """The operator's verification policy, every name checked at start-up."""
+    unknown = (
+        set(settings.verifier_formats) - FORMATS
+        | set(settings.verifier_algorithms) - set(ALGORITHM_KEY_TYPE)
+        | set(settings.verifier_cryptosuites) - set(CRYPTOSUITES)
+    )
+    if unknown:
+        raise ConfigurationError(
+            f"Unknown names in the verifier policy: {', '.join(sorted(unknown))}."
+        )
+    return {
+        "accepted_formats": frozenset(settings.verifier_formats) or None,
+        "algorithms": tuple(settings.verifier_algorithms),
+        "cryptosuites": tuple(settings.verifier_cryptosuites) or None,
+        "clock_skew": timedelta(seconds=settings.verifier_clock_skew_seconds),
+    }
 
 
 def _trusted_issuers(settings: Settings) -> frozenset[str] | None:
@@ -120,6 +143,7 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
         else (),
         schema_cache=SchemaCache(settings.schema_dir),
         fetch_schemas=settings.fetch_credential_schemas,
+        **_verifier_policy(settings),
     )
     app.include_router(verifier_routes.router)
     app.include_router(verifier_page.router)

@@ -70,6 +70,21 @@ class Settings(BaseSettings):
     untrusted_issuer_fails: bool = Field(
         default=False, description="verifier policy: an issuer outside the trusted list fails"
     )
+    verifier_formats: list[str] = Field(
+        default_factory=list,
+        description='verifier policy: formats accepted, e.g. ["ldp_vc","dc+sd-jwt"]; empty: all',
+    )
+    verifier_algorithms: list[str] = Field(
+        default_factory=lambda: ["EdDSA", "ES256", "RS256"],
+        description="verifier policy: JOSE algorithms accepted",
+    )
+    verifier_cryptosuites: list[str] = Field(
+        default_factory=list,
+        description="verifier policy: Data Integrity cryptosuites accepted; empty: all known",
+    )
+    verifier_clock_skew_seconds: int = Field(
+        default=60, ge=0, le=3600, description="verifier policy: tolerance on validity times"
+    )
     log_level: str = Field(default="INFO", description="Python logging level")
 
     @model_validator(mode="after")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -33,6 +33,10 @@ class VerifierContext:
     trust_anchors: tuple[Any, ...] = ()
     schema_cache: SchemaCache | None = None  # pinned credentialSchema documents (local)
     fetch_schemas: bool = False  # policy: fetch other credentialSchema URLs (SSRF-guarded)
+    clock_skew: timedelta = timedelta(seconds=60)  # tolerance on validity periods and JWT times
+    accepted_formats: frozenset[str] | None = None  # None: every format Taito reads
+    algorithms: tuple[str, ...] = ("EdDSA", "ES256", "RS256")  # JOSE algorithms accepted
+    cryptosuites: tuple[str, ...] | None = None  # Data Integrity suites accepted; None: all known
 
     def __post_init__(self) -> None:
         self.resolver = DidResolver(self.http)
@@ -52,6 +56,10 @@ class VerifierContext:
             untrusted_is_failure=self.untrusted_is_failure,
             trust_anchors=self.trust_anchors,
             credential_schemas=self.credential_schema,
+            clock_skew=self.clock_skew,
+            accepted_formats=self.accepted_formats,
+            algorithms=self.algorithms,
+            cryptosuites=self.cryptosuites,
             **overrides,
         )
 

@@ -85,6 +85,12 @@ class VerifyOptions:
     credential_schemas: Callable[[str], Mapping[str, Any] | None] | None = None
 
 
+# What verify_credential can report as ``format`` (an accepted_formats policy names these).
+FORMATS = frozenset(
+    {"ldp_vc", "ldp_vp", "jwt_vc", "jwt_vp", "dc+sd-jwt", "jades", "baked-png", "baked-svg"}
+)
+
+
 def _jwt_key_resolver(options: VerifyOptions, offline: JwtKeyResolver) -> JwtKeyResolver:
     if options.issuer_key is not None:
         key = options.issuer_key

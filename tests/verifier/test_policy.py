@@ -155,3 +155,52 @@ def test_vp_jwt_with_enveloped_credentials(loader: StaticLoader) -> None:
         tampered, signer=holder, audience="https://employer.example", nonce="n-1", now=NOW
     )
     assert _checks(verify_credential(bad, options))["nested"] == ("failed", "nested_failed")
+
+
+def test_operator_policy_from_settings_reaches_every_verification(
+    tmp_path: Path, loader: StaticLoader
+) -> None:
+    from taito.app import create_app
+    from taito.settings import Settings
+
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+        context_dir=tmp_path / "contexts",
+        verifier_formats=["ldp_vc", "dc+sd-jwt"],
+        verifier_algorithms=["EdDSA"],
+        verifier_cryptosuites=["eddsa-rdfc-2022"],
+        verifier_clock_skew_seconds=5,
+    )
+    options = create_app(settings).state.verifier.options()
+    assert options.accepted_formats == frozenset({"ldp_vc", "dc+sd-jwt"})
+    assert options.algorithms == ("EdDSA",)
+    assert options.cryptosuites == ("eddsa-rdfc-2022",)
+    assert options.clock_skew.total_seconds() == 5
+    signer = KeySigner.for_key(jwk.generate("ed25519"))
+    token = vc_jwt.sign_credential_jwt(
+        open_badge(signer.key_id.split("#")[0]), signer=signer, profile="ob3", now=NOW
+    )
+    report = verify_credential(token, replace(options, loader=loader))
+    assert _checks(report)["format"] == ("failed", "format_not_accepted")
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        {"verifier_formats": ["ldp_vc", "pdf"]},
+        {"verifier_algorithms": ["none"]},
+        {"verifier_algorithms": ["HS256"]},
+        {"verifier_cryptosuites": ["bbs-2023"]},
+    ],
+)
+def test_unknown_policy_names_refuse_to_start(tmp_path: Path, policy: dict[str, list[str]]) -> None:
+    from taito.app import create_app
+    from taito.settings import ConfigurationError, Settings
+
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+        context_dir=tmp_path / "contexts",
+        **policy,  # type: ignore[arg-type]
+    )
+    with pytest.raises(ConfigurationError, match="Unknown names in the verifier policy"):
+        create_app(settings)
