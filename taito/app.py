@@ -32,6 +32,9 @@ from verifier import routes as verifier_routes
 from verifier.context import VerifierContext
 from verifier.credential import FORMATS
 from verifier.http import GuardedHttp, HttpPolicy
+from verifier.status import StatusPolicy
+from wallet.context import WalletContext
+from wallet.tokens import derive_secret
 
 log = logging.getLogger("taito")
 
@@ -73,6 +76,10 @@ def _verifier_policy(settings: Settings) -> dict[str, Any]:
         "algorithms": tuple(settings.verifier_algorithms),
         "cryptosuites": tuple(settings.verifier_cryptosuites) or None,
         "clock_skew": timedelta(seconds=settings.verifier_clock_skew_seconds),
+        "status_policy": StatusPolicy(
+            unknown_status_is_warning=settings.verifier_unknown_status_is_warning,
+            clock_skew=timedelta(seconds=settings.verifier_clock_skew_seconds),
+        ),
     }
 
 
@@ -147,6 +154,22 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
     )
     app.include_router(verifier_routes.router)
     app.include_router(verifier_page.router)
+    app.state.wallet = WalletContext(
+        engine=engine,
+        key_store=app.state.key_store,
+        verifier=app.state.verifier,
+        token_secret=derive_secret(settings.master_key_value(), "wallet access-token")
+        if app.state.key_store is not None
+        else None,
+        public_url=settings.public_url.rstrip("/"),
+        access_token_ttl=timedelta(minutes=settings.wallet_access_token_minutes),
+        refresh_token_ttl=timedelta(days=settings.wallet_refresh_token_days),
+        login_max_failures_account=settings.wallet_login_max_failures,
+        login_window=timedelta(minutes=settings.wallet_login_window_minutes),
+        status_recheck_interval=timedelta(hours=settings.wallet_status_recheck_hours),
+        smtp_url=settings.smtp_url.get_secret_value() if settings.smtp_url else None,
+        mail_from=settings.mail_from,
+    )
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     def healthz() -> dict[str, str]:

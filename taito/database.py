@@ -20,6 +20,7 @@ def metadata() -> Any:
     import issuer.batch_tables
     import issuer.tables  # noqa: F401  (registers the issuer's tables)
     import keys.store  # noqa: F401  (registers the `key` table)
+    import wallet.tables  # noqa: F401  (registers the wallet's tables)
 
     return SQLModel.metadata
 

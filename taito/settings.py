@@ -85,7 +85,36 @@ class Settings(BaseSettings):
     verifier_clock_skew_seconds: int = Field(
         default=60, ge=0, le=3600, description="verifier policy: tolerance on validity times"
     )
+    verifier_unknown_status_is_warning: bool = Field(
+        default=False,
+        description="verifier policy: a status that cannot be checked warns instead of failing",
+    )
+    verifier_unknown_status_is_warning: bool = Field(
+        default=False,
+        description="verifier policy: a status that cannot be checked warns instead of failing",
+    )
     log_level: str = Field(default="INFO", description="Python logging level")
+    wallet_access_token_minutes: int = Field(
+        default=15, ge=1, le=1440, description="wallet: lifetime of access tokens"
+    )
+    wallet_refresh_token_days: int = Field(
+        default=30, ge=1, le=365, description="wallet: lifetime of a refresh token family member"
+    )
+    wallet_login_max_failures: int = Field(
+        default=5, ge=1, description="wallet: failed logins per account in the window before 429"
+    )
+    wallet_login_window_minutes: int = Field(
+        default=15, ge=1, description="wallet: the login rate-limit window"
+    )
+    wallet_status_recheck_hours: int = Field(
+        default=24, ge=1, description="wallet: re-check credential status after this many hours"
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="wallet mail: smtp://user:pass@host:587 (STARTTLS) or smtps://...; "
+        "unset: mail stays in the outbox table and is logged",
+    )
+    mail_from: str = Field(default="wallet@taito.invalid", description="wallet mail sender")
 
     @model_validator(mode="after")
     def _one_master_key(self) -> Settings:

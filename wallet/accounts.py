@@ -1,0 +1,286 @@
+"""Learner accounts: registration, email verification, login with a rate limit, refresh-token
+rotation with reuse detection, logout.
+
+- Passwords are hashed with argon2id (RFC 9106) through ``argon2-cffi``.
+- Access tokens: ``wallet/tokens.py`` (15 minutes by default).
+- Refresh tokens rotate on every use; each belongs to a family started by one login. Presenting
+  a token that was already rotated (or revoked) revokes the whole family: a stolen token and the
+  legitimate one cannot both live on (RFC 9700 §4.14.2, refresh token rotation).
+- Login is limited per account and per client address over a sliding window, counted in the
+  ``login_attempt`` table so the limit holds across processes; over the limit: 429 with
+  ``Retry-After`` (RFC 6585 §4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, col, select
+
+from wallet import envelope, mail
+from wallet.context import WalletContext
+from wallet.errors import (
+    AccountExists,
+    InvalidEmailToken,
+    InvalidLogin,
+    InvalidRefreshToken,
+    RateLimited,
+)
+from wallet.holder import ensure_holder_keys
+from wallet.tables import EmailToken, Learner, LoginAttempt, RefreshToken, new_id
+from wallet.tokens import hash_token, issue_access_token, new_refresh_token
+
+DEFAULT_HASHER = PasswordHasher()  # argon2id, RFC 9106 second recommended option (64 MiB, t=3)
+# Verified when the email is unknown, so the time of a failed login does not reveal accounts.
+_DUMMY_HASH = DEFAULT_HASHER.hash(secrets.token_urlsafe(16))
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int  # seconds of the access token
+    token_type: str = "Bearer"  # noqa: S105 - the RFC 6750 scheme name, not a secret
+
+
+def _verification_mail(
+    session: Session, context: WalletContext, learner: Learner, now: datetime
+) -> None:
+    token = secrets.token_urlsafe(32)
+    session.add(
+        EmailToken(
+            learner_id=learner.id,
+            token_hash=hash_token(token),
+            email=learner.email,
+            created_at=now,
+            expires_at=now + context.email_token_ttl,
+        )
+    )
+    link = f"{context.public_url.rstrip('/')}/wallet/verify-email?token={token}"
+    mail.queue_mail(
+        session,
+        learner.id,
+        learner.email,
+        "Confirm your email for your Taito wallet",
+        "Hello,\n\nconfirm that this address belongs to your Taito wallet by opening:\n\n"
+        f"{link}\n\nor send the token to POST /wallet/auth/verify-email.\n"
+        f"The link is valid for {int(context.email_token_ttl.total_seconds() // 3600)} hours.\n",
+    )
+
+
+def register(
+    session: Session,
+    context: WalletContext,
+    email: str,
+    password: str,
+    display_name: str | None = None,
+) -> Learner:
+    """A new account with its data key and holder keys; a verification mail goes to the outbox."""
+    address = normalise_email(email)
+    if session.exec(select(Learner.id).where(Learner.email == address)).first() is not None:
+        raise AccountExists("An account with this email already exists: sign in instead.")
+    learner_id = new_id()
+    learner = Learner(
+        id=learner_id,
+        email=address,
+        display_name=display_name,
+        password_hash=context.password_hasher.hash(password),
+        wrapped_data_key=envelope.new_wrapped_key(context.vault(), learner_id, context.random),
+        created_at=context.clock(),
+    )
+    session.add(learner)
+    session.flush()
+    ensure_holder_keys(session, context, learner)
+    _verification_mail(session, context, learner, context.clock())
+    session.commit()
+    mail.deliver_pending(session, context)
+    session.refresh(learner)
+    return learner
+
+
+def resend_verification(session: Session, context: WalletContext, learner: Learner) -> None:
+    if learner.email_verified_at is None:
+        _verification_mail(session, context, learner, context.clock())
+        session.commit()
+        mail.deliver_pending(session, context)
+
+
+def verify_email(session: Session, context: WalletContext, token: str) -> Learner:
+    now = context.clock()
+    row = session.exec(select(EmailToken).where(EmailToken.token_hash == hash_token(token))).first()
+    if row is None or row.used_at is not None or _aware(row.expires_at) <= now:
+        raise InvalidEmailToken("The verification token is unknown, used or expired.")
+    learner = session.get(Learner, row.learner_id)
+    if learner is None or learner.email != row.email:
+        raise InvalidEmailToken("The verification token is for another address.")
+    row.used_at = now
+    learner.email_verified_at = now
+    session.add(row)
+    session.add(learner)
+    session.commit()
+    session.refresh(learner)
+    return learner
+
+
+def _check_rate(
+    session: Session, context: WalletContext, account: str, client: str, now: datetime
+) -> None:
+    since = now - context.login_window
+    for column, value, limit in (
+        (LoginAttempt.account, account, context.login_max_failures_account),
+        (LoginAttempt.client, client, context.login_max_failures_client),
+    ):
+        count, oldest = session.exec(
+            select(func.count(), func.min(LoginAttempt.at)).where(
+                column == value, LoginAttempt.at > since
+            )
+        ).one()
+        if count >= limit and oldest is not None:
+            retry = max(1, int((_aware(oldest) + context.login_window - now).total_seconds()) + 1)
+            raise RateLimited(
+                f"Too many failed sign-ins; try again in {retry} seconds.", retry_after=retry
+            )
+
+
+def _failed(
+    session: Session, context: WalletContext, account: str, client: str, now: datetime
+) -> None:
+    session.add(LoginAttempt(account=account, client=client, at=now))
+    session.exec(delete(LoginAttempt).where(col(LoginAttempt.at) < now - context.login_window))
+    session.commit()
+
+
+def issue_tokens(
+    session: Session, context: WalletContext, learner: Learner, family_id: str | None = None
+) -> TokenPair:
+    """A new access token and refresh token (a new family unless ``family_id``); commits."""
+    now = context.clock()
+    refresh = new_refresh_token()
+    session.add(
+        RefreshToken(
+            learner_id=learner.id,
+            family_id=family_id or new_id(),
+            token_hash=hash_token(refresh),
+            created_at=now,
+            expires_at=now + context.refresh_token_ttl,
+        )
+    )
+    session.commit()
+    access = issue_access_token(
+        context.secret(),
+        learner_id=learner.id,
+        issuer=context.issuer,
+        now=now,
+        lifetime=context.access_token_ttl,
+    )
+    return TokenPair(access, refresh, int(context.access_token_ttl.total_seconds()))
+
+
+def login(
+    session: Session, context: WalletContext, email: str, password: str, client: str
+) -> TokenPair:
+    now = context.clock()
+    address = normalise_email(email)
+    account, client_key = _digest(address), _digest(client)
+    _check_rate(session, context, account, client_key, now)
+    learner = session.exec(select(Learner).where(Learner.email == address)).first()
+    try:
+        context.password_hasher.verify(
+            learner.password_hash if learner is not None else _DUMMY_HASH, password
+        )
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        learner = None
+    else:
+        if learner is not None and context.password_hasher.check_needs_rehash(
+            learner.password_hash
+        ):
+            learner.password_hash = context.password_hasher.hash(password)
+            session.add(learner)
+    if learner is None:
+        _failed(session, context, account, client_key, now)
+        raise InvalidLogin("The email or the password is wrong.")
+    session.exec(delete(LoginAttempt).where(col(LoginAttempt.account) == account))
+    return issue_tokens(session, context, learner)
+
+
+def _revoke_family(session: Session, family_id: str, now: datetime) -> None:
+    session.exec(
+        update(RefreshToken)
+        .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def refresh(session: Session, context: WalletContext, token: str) -> TokenPair:
+    """Rotate: the presented token is spent and a new one of the same family is returned."""
+    now = context.clock()
+    token_hash = hash_token(token)
+    row = session.exec(select(RefreshToken).where(RefreshToken.token_hash == token_hash)).first()
+    if row is None or not hmac.compare_digest(row.token_hash, token_hash):
+        raise InvalidRefreshToken("The refresh token is not valid.")
+    if row.used_at is not None or row.revoked_at is not None:
+        # RFC 9700 §4.14.2: a spent token presented again -> revoke the whole family.
+        _revoke_family(session, row.family_id, now)
+        session.commit()
+        raise InvalidRefreshToken(
+            "This refresh token was already used: every session of this sign-in is revoked."
+        )
+    if _aware(row.expires_at) <= now:
+        raise InvalidRefreshToken("The refresh token has expired: sign in again.")
+    # Spend it atomically: of two concurrent uses, one wins and the other counts as a reuse.
+    spent = session.exec(
+        update(RefreshToken)
+        .where(
+            col(RefreshToken.id) == row.id,
+            col(RefreshToken.used_at).is_(None),
+            col(RefreshToken.revoked_at).is_(None),
+        )
+        .values(used_at=now)
+    )
+    if spent.rowcount != 1:
+        session.rollback()
+        _revoke_family(session, row.family_id, now)
+        session.commit()
+        raise InvalidRefreshToken(
+            "This refresh token was already used: every session of this sign-in is revoked."
+        )
+    learner = session.get(Learner, row.learner_id)
+    if learner is None:
+        raise InvalidRefreshToken("The refresh token is not valid.")
+    return issue_tokens(session, context, learner, family_id=row.family_id)
+
+
+def logout(session: Session, context: WalletContext, token: str) -> None:
+    """Revoke the family of ``token`` (every token of that sign-in). Unknown tokens are ignored."""
+    row = session.exec(
+        select(RefreshToken).where(RefreshToken.token_hash == hash_token(token))
+    ).first()
+    if row is not None:
+        _revoke_family(session, row.family_id, context.clock())
+        session.commit()
+
+
+def check_password(context: WalletContext, learner: Learner, password: str) -> bool:
+    try:
+        return context.password_hasher.verify(learner.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
