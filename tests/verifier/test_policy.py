@@ -170,8 +170,12 @@ def test_operator_policy_from_settings_reaches_every_verification(
         verifier_algorithms=["EdDSA"],
         verifier_cryptosuites=["eddsa-rdfc-2022"],
         verifier_clock_skew_seconds=5,
+        verifier_unknown_status_is_warning=True,
     )
-    options = create_app(settings).state.verifier.options()
+    context = create_app(settings).state.verifier
+    assert context.status_policy.unknown_status_is_warning
+    assert context.status_policy.clock_skew.total_seconds() == 5
+    options = context.options()
     assert options.accepted_formats == frozenset({"ldp_vc", "dc+sd-jwt"})
     assert options.algorithms == ("EdDSA",)
     assert options.cryptosuites == ("eddsa-rdfc-2022",)
