@@ -13,8 +13,9 @@ from fastapi import Depends, Request
 from schemas import strict_json
 from schemas.credential_schemas import SchemaCache
 from schemas.errors import TaitoError
-from verifier.credential import VerifyOptions
+from verifier.credential import VerifyOptions, verify_credential
 from verifier.http import GuardedHttp
+from verifier.report import VerificationReport
 from verifier.resolver import DidResolver
 from verifier.status import StatusChecker, StatusPolicy
 
@@ -61,6 +62,20 @@ class VerifierContext:
             algorithms=self.algorithms,
             cryptosuites=self.cryptosuites,
             **overrides,
+        )
+
+    def verify_submitted(self, data: Any, submitted: Mapping[str, Any]) -> VerificationReport:
+        """Verify what a person or client sent, with the challenge / domain / nonce / audience
+        they sent beside it (a nonce or audience demands key binding)."""
+        return verify_credential(
+            data,
+            self.options(
+                challenge=submitted.get("challenge"),
+                domain=submitted.get("domain"),
+                nonce=submitted.get("nonce"),
+                audience=submitted.get("audience"),
+                require_key_binding=bool(submitted.get("nonce") or submitted.get("audience")),
+            ),
         )
 
     def credential_schema(self, url: str) -> Mapping[str, Any] | None:

@@ -23,7 +23,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from verifier.context import VerifierDep
-from verifier.credential import MAX_INPUT_BYTES, verify_credential
+from verifier.credential import MAX_INPUT_BYTES
 from verifier.report import VerificationReport
 
 router = APIRouter(tags=["verifier page"], include_in_schema=False)
@@ -231,15 +231,5 @@ async def verify_form(request: Request, verifier: VerifierDep) -> HTMLResponse:
         return render(submission, None, 422)
     options = submission.options
     # Verification does blocking I/O (did:web, status lists): keep it off the event loop.
-    report = await run_in_threadpool(
-        verify_credential,
-        submission.data,
-        verifier.options(
-            challenge=options.get("challenge"),
-            domain=options.get("domain"),
-            nonce=options.get("nonce"),
-            audience=options.get("audience"),
-            require_key_binding=bool(options.get("nonce") or options.get("audience")),
-        ),
-    )
+    report = await run_in_threadpool(verifier.verify_submitted, submission.data, options)
     return render(submission, describe(report), 200)

@@ -11,7 +11,6 @@ from starlette.concurrency import run_in_threadpool
 from schemas import strict_json
 from schemas.errors import TaitoError, ValidationFailed
 from verifier.context import VerifierDep
-from verifier.credential import verify_credential
 
 router = APIRouter(tags=["verifier"])
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -118,15 +117,5 @@ async def read_input(request: Request) -> tuple[Any, dict[str, Any]]:
 async def verify(request: Request, verifier: VerifierDep) -> Report:
     data, options = await read_input(request)
     # Verification does blocking I/O (did:web, status lists): keep it off the event loop.
-    report = await run_in_threadpool(
-        verify_credential,
-        data,
-        verifier.options(
-            challenge=options.get("challenge"),
-            domain=options.get("domain"),
-            nonce=options.get("nonce"),
-            audience=options.get("audience"),
-            require_key_binding=bool(options.get("nonce") or options.get("audience")),
-        ),
-    )
+    report = await run_in_threadpool(verifier.verify_submitted, data, options)
     return Report.model_validate(report.to_json())
