@@ -22,7 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
-from verifier.context import VerifierDep
+from schemas import strict_json
+from schemas.errors import TaitoError
+from verifier.context import VerifierContext, VerifierDep
 from verifier.credential import MAX_INPUT_BYTES
 from verifier.report import VerificationReport
 
@@ -31,6 +33,11 @@ router = APIRouter(tags=["verifier page"], include_in_schema=False)
 OPTION_NAMES = ("challenge", "domain", "nonce", "audience")
 # A field or file a little over the verifier's own limit, so it reports "too large" in plain words.
 MAX_FIELD_BYTES = MAX_INPUT_BYTES + 1024
+MAX_LINK_CHARS = 2048
+LINK_ACCEPT = (
+    "application/vc+ld+json, application/vc+jwt, application/dc+sd-jwt, application/ld+json, "
+    "application/json;q=0.9, text/plain;q=0.5"
+)
 
 CHECK_LABELS = {
     "format": "Format",
@@ -57,6 +64,7 @@ FORMAT_LABELS = {
     "dc+sd-jwt": "SD-JWT verifiable credential (selective disclosure)",
     "jades": "Sealed credential (JAdES, European Digital Credentials)",
     "openbadges-2.0": "Open Badges 2.0 assertion",
+    "share-link": "Credentials shared by a link",
 }
 
 _env = Environment(
@@ -86,6 +94,7 @@ class Submission:
     data: str | bytes | None = None
     pasted: str = ""
     filename: str | None = None
+    link: str | None = None
     options: dict[str, str] = field(default_factory=dict)
     error: str | None = None
 
@@ -97,6 +106,9 @@ async def read_form(request: Request) -> Submission:
         async with request.form(max_files=1, max_fields=10, max_part_size=MAX_FIELD_BYTES) as form:
             pasted = form.get("credential")
             upload = form.get("file")
+            link = form.get("link")
+            if isinstance(link, str) and link.strip():
+                submission.link = link.strip()[:MAX_LINK_CHARS]
             for name in OPTION_NAMES:
                 value = form.get(name)
                 if isinstance(value, str) and value.strip():
@@ -113,10 +125,11 @@ async def read_form(request: Request) -> Submission:
     except MultiPartException as exc:
         submission.error = f"The form could not be read: {exc.message}"
         return submission
-    if submission.data is None:
+    if submission.data is None and submission.link is None:
         submission.error = (
-            "Nothing to verify yet: paste a credential into the text box, or choose a file "
-            "(a PNG or SVG badge, a JSON file or a text file holding a JWT or SD-JWT)."
+            "Nothing to verify yet: paste a credential into the text box, choose a file "
+            "(a PNG or SVG badge, a JSON file or a text file holding a JWT or SD-JWT), or give "
+            "a link."
         )
     return submission
 
@@ -219,8 +232,74 @@ def render(
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
 
+MAX_SHARED_CREDENTIALS = 20
+
+
+def _shared_credentials(parsed: Any) -> list[Any] | None:
+    """The credentials of a share link's JSON (``{"credentials": [...]}``, each a credential or
+    ``{"credential": ...}``); ``None`` when the document is not such a list."""
+    if not isinstance(parsed, Mapping) or "@context" in parsed:
+        return None
+    items = parsed.get("credentials")
+    if not isinstance(items, list) or not items:
+        return None
+    return [
+        item["credential"] if isinstance(item, Mapping) and "credential" in item else item
+        for item in items[:MAX_SHARED_CREDENTIALS]
+    ]
+
+
+def verify_link(
+    verifier: VerifierContext, link: str, options: Mapping[str, str]
+) -> VerificationReport:
+    """Fetch what a link points at (through the guarded client) and verify it; a share link's
+    JSON with several credentials becomes one report with a nested report each."""
+    response = verifier.http.get(link, accept=LINK_ACCEPT)
+    try:
+        parsed = strict_json.loads(response.content)
+    except TaitoError:
+        parsed = None
+    items = _shared_credentials(parsed)
+    if items is None:
+        return verifier.verify_submitted(response.content, options)
+    reports = [verifier.verify_submitted(item, options) for item in items]
+    if len(reports) == 1:
+        return reports[0]
+    combined = VerificationReport(format="share-link", nested=reports)
+    failed = sum(not r.verified for r in reports)
+    if failed:
+        combined.failed(
+            "nested",
+            "nested_failed",
+            f"{failed} of {len(reports)} shared credentials did not verify.",
+        )
+    else:
+        combined.passed("nested", f"All {len(reports)} shared credentials verify.")
+    return combined
+
+
+async def _verify(verifier: VerifierContext, submission: Submission) -> HTMLResponse:
+    # Verification does blocking I/O (did:web, status lists): keep it off the event loop.
+    if submission.data is None and submission.link is not None:
+        try:
+            report = await run_in_threadpool(
+                verify_link, verifier, submission.link, submission.options
+            )
+        except TaitoError as exc:
+            submission.error = f"The link could not be opened: {exc.detail}"
+            return render(submission, None, 422)
+    else:
+        report = await run_in_threadpool(
+            verifier.verify_submitted, submission.data, submission.options
+        )
+    return render(submission, describe(report), 200)
+
+
 @router.get("/verify", response_class=HTMLResponse, summary="The verification page")
-async def verify_page() -> HTMLResponse:
+async def verify_page(verifier: VerifierDep, link: str | None = None) -> HTMLResponse:
+    """The empty form, or (``?link=``) the verdict on what a share link points at."""
+    if link and link.strip():
+        return await _verify(verifier, Submission(link=link.strip()[:MAX_LINK_CHARS]))
     return render(None, None, 200)
 
 
@@ -229,7 +308,4 @@ async def verify_form(request: Request, verifier: VerifierDep) -> HTMLResponse:
     submission = await read_form(request)
     if submission.error is not None:
         return render(submission, None, 422)
-    options = submission.options
-    # Verification does blocking I/O (did:web, status lists): keep it off the event loop.
-    report = await run_in_threadpool(verifier.verify_submitted, submission.data, options)
-    return render(submission, describe(report), 200)
+    return await _verify(verifier, submission)

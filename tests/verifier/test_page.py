@@ -128,10 +128,14 @@ def test_form_renders_with_labels_and_landmarks(live: Live) -> None:
     assert page.labels["credential"] == "Credential (JSON, JWT or SD-JWT)"
     for control in page.controls:
         assert control["id"] in page.labels, f"{control} has no label"
-        assert control["name"] in ("credential", "file", "challenge", "domain", "nonce", "audience")
+        assert control["name"] in (
+            *("credential", "file", "link"),
+            *("challenge", "domain", "nonce", "audience"),
+        )
     assert {c["name"] for c in page.controls} == {
         "credential",
         "file",
+        "link",
         "challenge",
         "domain",
         "nonce",
@@ -330,3 +334,98 @@ def test_a_huge_paste_gets_the_body_limit(live: Live) -> None:
 )
 def test_plain_text_of_names(value: Any, text: str | None) -> None:
     assert plain_text(value) == text
+
+
+# --- links: a share link or a credential's address ---------------------------------------------
+
+
+class _Served:
+    """A loopback HTTP server (not Taito) holding documents at fixed paths."""
+
+    def __init__(self, documents: dict[str, bytes]) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = documents.get(self.path)
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        import threading
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_link_to_a_credential_is_fetched_and_verified(live: Live) -> None:
+    credential = live.issue(["ob3-di"])["formats"]["ob3-di"]
+    served = _Served({"/badge.json": json.dumps(credential).encode()})
+    try:
+        response = live.http.get("/verify", params={"link": f"{served.base}/badge.json"})
+        assert response.status_code == 200, response.text
+        page = _assert_secure_html(response)
+        assert page.verdict == "✓ Verified"
+        assert f"Verified from the link <code>{served.base}/badge.json</code>" in response.text
+        by_form = _post(
+            live,
+            data={"credential": "", "link": f"{served.base}/badge.json"},
+            files={"file": ("", b"", "application/octet-stream")},
+        )
+        assert Page(by_form.text).verdict == "✓ Verified"
+    finally:
+        served.close()
+
+
+def test_a_share_link_with_several_credentials_reports_each(live: Live) -> None:
+    good = live.issue(["ob3-di"])
+    bad = live.issue(["ob3-jwt"])
+    assert (
+        live.http.post(
+            f"/issuers/live/credentials/{bad['id']}/revoke", headers=live.issuing
+        ).status_code
+        == 200
+    )
+    live.forget()
+    shared = {
+        "credentials": [
+            {"credential": good["formats"]["ob3-di"]},
+            {"credential": bad["formats"]["ob3-jwt"]},
+        ]
+    }
+    served = _Served({"/s/token": json.dumps(shared).encode()})
+    try:
+        response = live.http.get("/verify", params={"link": f"{served.base}/s/token"})
+        assert response.status_code == 200, response.text
+        page = _assert_secure_html(response)
+        assert page.verdict == "✗ Not verified"
+        assert "1 of 2 shared credentials did not verify." in response.text
+        assert response.text.count('<details class="nested"') == 2
+    finally:
+        served.close()
+
+
+@pytest.mark.parametrize(
+    ("link", "reason"),
+    [
+        ("file:///etc/passwd", "could not be opened"),
+        ("http://127.0.0.1:9/nothing-listens-here", "could not be opened"),
+        ("not a url at all", "could not be opened"),
+    ],
+)
+def test_a_link_that_cannot_be_opened_is_a_plain_error(live: Live, link: str, reason: str) -> None:
+    response = live.http.get("/verify", params={"link": link})
+    assert response.status_code == 422
+    page = _assert_secure_html(response)
+    assert reason in response.text
+    assert page.scripts == 0
