@@ -33,7 +33,9 @@ from verifier.context import VerifierContext
 from verifier.credential import FORMATS
 from verifier.http import GuardedHttp, HttpPolicy
 from verifier.status import StatusPolicy
+from wallet import routes as wallet_routes
 from wallet.context import WalletContext
+from wallet.errors import RateLimited
 from wallet.tokens import derive_secret
 
 log = logging.getLogger("taito")
@@ -90,6 +92,21 @@ def _trusted_issuers(settings: Settings) -> frozenset[str] | None:
     if not isinstance(listed, list) or not all(isinstance(i, str) for i in listed):
         raise ConfigurationError("TAITO_TRUSTED_ISSUERS_FILE must hold a JSON list of strings.")
     return frozenset(listed)
+
+
+async def _rate_limited(request: Request, exc: Exception) -> JSONResponse:
+    """A 429 problem with ``Retry-After`` (RFC 6585 §4, RFC 9110 §10.2.3)."""
+    assert isinstance(exc, RateLimited)
+    response = problems.problem(
+        exc.status,
+        exc.code,
+        exc.title,
+        exc.detail,
+        request_id=getattr(request.state, "request_id", None),
+        **exc.extra,
+    )
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAPI:
@@ -170,6 +187,8 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
         smtp_url=settings.smtp_url.get_secret_value() if settings.smtp_url else None,
         mail_from=settings.mail_from,
     )
+    app.include_router(wallet_routes.router)
+    app.add_exception_handler(RateLimited, _rate_limited)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     def healthz() -> dict[str, str]:

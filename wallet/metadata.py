@@ -69,7 +69,8 @@ def text(value: Any, language: str = "en") -> str | None:
     return None
 
 
-def _date(value: Any) -> datetime | None:
+def parse_date(value: Any) -> datetime | None:
+    """A datetime from an ISO 8601 string or a NumericDate (RFC 7519 §2); ``None`` if neither."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -146,11 +147,11 @@ def _common(meta: Metadata, document: Mapping[str, Any]) -> None:
     meta.types = [t for t in _list(document.get("type")) if isinstance(t, str)][:20]
     meta.name = text(document.get("name"))
     meta.description = text(document.get("description"))
-    meta.issued_at = _date(
+    meta.issued_at = parse_date(
         document.get("awardedDate") or document.get("issued") or document.get("issuanceDate")
-    ) or _date(document.get("validFrom"))
-    meta.valid_from = _date(document.get("validFrom") or document.get("issuanceDate"))
-    meta.valid_until = _date(document.get("validUntil") or document.get("expirationDate"))
+    ) or parse_date(document.get("validFrom"))
+    meta.valid_from = parse_date(document.get("validFrom") or document.get("issuanceDate"))
+    meta.valid_until = parse_date(document.get("validUntil") or document.get("expirationDate"))
 
 
 def _open_badge(meta: Metadata, subject: Mapping[str, Any]) -> None:
@@ -175,7 +176,7 @@ def _elm(meta: Metadata, subject: Mapping[str, Any]) -> None:
         meta.description = meta.description or text(claim.get("description"))
         awarded = claim.get("awardedBy")
         if isinstance(awarded, Mapping):
-            meta.issued_at = meta.issued_at or _date(awarded.get("awardingDate"))
+            meta.issued_at = meta.issued_at or parse_date(awarded.get("awardingDate"))
         for spec in _list(claim.get("specifiedBy")):
             if not isinstance(spec, Mapping):
                 continue
@@ -217,9 +218,9 @@ def _sd_jwt_vc(meta: Metadata, claims: Mapping[str, Any]) -> None:
     meta.issuer_id = claims.get("iss") if isinstance(claims.get("iss"), str) else None
     meta.issuer_name = text(claims.get("issuer_name"))
     meta.types = [str(claims["vct"])] if isinstance(claims.get("vct"), str) else []
-    meta.issued_at = _date(claims.get("iat"))
-    meta.valid_from = _date(claims.get("nbf")) or meta.issued_at
-    meta.valid_until = _date(claims.get("exp"))
+    meta.issued_at = parse_date(claims.get("iat"))
+    meta.valid_from = parse_date(claims.get("nbf")) or meta.issued_at
+    meta.valid_until = parse_date(claims.get("exp"))
     achievement = claims.get("achievement")
     if isinstance(achievement, Mapping):
         meta.name = text(achievement.get("name"))
