@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from issuer import achievements, audit, institutions, issuance
+from issuer import achievements, audit, institutions, issuance, oid4vci
 from issuer import status as statuses
 from issuer.context import CallerDep, ContextDep, SessionDep
 from issuer.formats import sd_jwt_vc
@@ -205,7 +205,8 @@ def get_achievement(
     "/issuers/{slug}/credentials",
     status_code=201,
     responses=PROBLEMS,
-    summary="Issue a credential in one or more formats",
+    response_model=CredentialPublic,
+    summary="Issue a credential in one or more formats (or, with delivery=offer, offer it)",
 )
 def issue_credential(
     slug: str,
@@ -215,7 +216,16 @@ def issue_credential(
     session: SessionDep,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> CredentialPublic:
+    delivery: Annotated[
+        Literal["credential", "offer"],
+        Query(description="offer: answer with an OpenID4VCI credential offer (POST .../offers)"),
+    ] = "credential",
+) -> Any:
+    if delivery == "offer":
+        offer = oid4vci.offer_for_issue(
+            session, context, caller, institutions.get(session, slug), body
+        )
+        return JSONResponse(offer.model_dump(mode="json"), status_code=201)
     row, created = issuance.issue(
         session, context, caller, institutions.get(session, slug), body, idempotency_key
     )

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from issuer import batch_routes
+from issuer import batch_routes, oid4vci_routes
 from issuer import routes as issuer_routes
 from issuer.context import IssuerContext
 from issuer.worker import InProcessWorker
@@ -24,6 +24,7 @@ from keys.store import KeyStore, KeyVault
 from schemas import strict_json
 from schemas.contexts import ContextCache, StaticLoader
 from schemas.credential_schemas import SchemaCache
+from schemas.oauth import OAuthError
 from taito import problems
 from taito.database import make_engine, ping
 from taito.settings import ConfigurationError, Settings
@@ -94,6 +95,13 @@ def _trusted_issuers(settings: Settings) -> frozenset[str] | None:
     return frozenset(listed)
 
 
+async def _oauth_error(_request: Request, exc: Exception) -> JSONResponse:
+    """OpenID / OAuth endpoints answer {error, error_description} (RFC 6749 §5.2), not problems."""
+    assert isinstance(exc, OAuthError)
+    headers = {"Cache-Control": "no-store", **exc.headers}
+    return JSONResponse(exc.body(), status_code=exc.http_status, headers=headers)
+
+
 async def _rate_limited(request: Request, exc: Exception) -> JSONResponse:
     """A 429 problem with ``Retry-After`` (RFC 6585 §4, RFC 9110 §10.2.3)."""
     assert isinstance(exc, RateLimited)
@@ -145,6 +153,7 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
         log.warning("No master key configured: endpoints that sign will answer 503.")
         app.state.key_store = None
     problems.install(app)
+    app.add_exception_handler(OAuthError, _oauth_error)
     app.state.issuer = IssuerContext(
         engine=engine,
         key_store=app.state.key_store,
@@ -157,6 +166,7 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
     )
     app.include_router(issuer_routes.router)
     app.include_router(batch_routes.router)
+    app.include_router(oid4vci_routes.router)  # also /.well-known/... at the root
     app.state.verifier = VerifierContext(
         loader=app.state.issuer.loader,
         http=GuardedHttp(HttpPolicy.from_settings(settings)),

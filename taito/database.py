@@ -18,8 +18,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def metadata() -> Any:
     """SQLModel metadata with every table of every package registered."""
     import issuer.batch_tables
+    import issuer.oid4vci_tables
     import issuer.tables  # noqa: F401  (registers the issuer's tables)
     import keys.store  # noqa: F401  (registers the `key` table)
+    import verifier.oid4vp_tables  # noqa: F401  (OpenID4VP presentation requests)
     import wallet.tables  # noqa: F401  (registers the wallet's tables)
 
     return SQLModel.metadata

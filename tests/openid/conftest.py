@@ -1,0 +1,114 @@
+"""A real Taito server on loopback (uvicorn), on SQLite and PostgreSQL, with one institution.
+
+The OpenID tests talk to it over HTTP only, as a wallet and a relying party would.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from keys.store import KeyVault
+from schemas.contexts import ContextCache
+from taito.app import create_app
+from taito.database import make_engine, upgrade
+from taito.settings import Settings
+from tests.issuer.conftest import ACHIEVEMENT, OPERATOR
+
+SLUG = "tampere"
+RECIPIENT = {"email": "aino.virtanen@example.fi", "given_name": "Aino", "family_name": "Virtanen"}
+
+
+@dataclass
+class Server:
+    base: str
+    http: httpx.Client
+    admin: dict[str, str]
+    achievement_id: str
+    app: Any
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.base}/issuers/{SLUG}"
+
+    def offer(self, **body: Any) -> dict[str, Any]:
+        payload = {"achievement_id": self.achievement_id, "recipient": RECIPIENT, **body}
+        response = self.http.post(f"/issuers/{SLUG}/offers", headers=self.admin, json=payload)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path, shared: Path) -> Iterator[Server]:
+    contexts = tmp_path / "contexts"
+    ContextCache(contexts).sync_from_dir(shared / "contexts")
+    engine = make_engine(database_url)
+    upgrade(engine)
+    engine.dispose()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = Settings(
+        database_url=database_url,
+        master_key=KeyVault.new_master_key(),
+        operator_token=OPERATOR,
+        public_url=base,
+        context_dir=contexts,
+        allow_private_network=True,
+    )
+    app = create_app(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        with httpx.Client(base_url=base, timeout=60) as http:
+            operator = {"Authorization": f"Bearer {OPERATOR}"}
+            created = http.post(
+                "/issuers",
+                headers=operator,
+                json={
+                    "slug": SLUG,
+                    "legal_name": {
+                        "fi": "Tampereen korkeakoulu",
+                        "sv": "Tammerfors högskola",
+                        "en": "Tampere College",
+                    },
+                    "url": "https://tampere.example",
+                    "country": "FI",
+                    "key_types": ["ed25519", "p256", "rsa"],
+                },
+            )
+            assert created.status_code == 201, created.text
+            key = http.post(
+                f"/issuers/{SLUG}/api-keys",
+                headers=operator,
+                json={"name": "registrar", "scopes": ["issuer:admin"]},
+            ).json()["key"]
+            admin = {"Authorization": f"Bearer {key}"}
+            achievement = http.post(
+                f"/issuers/{SLUG}/achievements", headers=admin, json=ACHIEVEMENT
+            ).json()
+            yield Server(base, http, admin, achievement["id"], app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
