@@ -259,18 +259,26 @@ def extract(document: Mapping[str, Any], format: str | None) -> Metadata:
     for subject in subjects:
         if "hasClaim" in subject:
             _elm(meta, subject)
-        _open_badge(meta, subject)
-        if "ClrCredential" in meta.types:
-            for member in _list(subject.get("verifiableCredential")):
-                inner = _member_document(member)
-                if inner is None:
-                    continue
+        members = [
+            inner
+            for member in _list(subject.get("verifiableCredential"))
+            if (inner := _member_document(member)) is not None
+        ]
+        if "ClrCredential" in meta.types and members:
+            # CLR 2.0: the record's achievements are its members'; count each member once.
+            for inner in members:
                 part = extract(inner, None)
                 meta.skills += part.skills
                 meta.eqf_levels += part.eqf_levels
                 meta.fields_of_study += part.fields_of_study
                 if part.ects is not None:
                     meta.ects = (meta.ects or 0.0) + part.ects
+        elif "ClrCredential" in meta.types:
+            name = meta.name
+            _open_badge(meta, subject)
+            meta.name = name or meta.name
+        else:
+            _open_badge(meta, subject)
     return meta
 
 
