@@ -36,11 +36,13 @@ keys_app = typer.Typer(no_args_is_help=True, help="Key material.")
 contexts_app = typer.Typer(no_args_is_help=True, help="The local JSON-LD context cache.")
 schemas_app = typer.Typer(no_args_is_help=True, help="The local credentialSchema cache.")
 dev_app = typer.Typer(no_args_is_help=True, help="Development set-up.")
+wallet_app = typer.Typer(no_args_is_help=True, help="The learners' wallets.")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(contexts_app, name="contexts")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(dev_app, name="dev")
+app.add_typer(wallet_app, name="wallet")
 app.command("worker")(batch_cli.worker_command)
 app.add_typer(batch_cli.issue_app, name="issue")
 
@@ -323,6 +325,28 @@ def demo(
 
 
 DEV_ISSUER_OWNER = "issuer:dev"
+
+
+@wallet_app.command("recheck")
+def wallet_recheck(
+    limit: Annotated[int, typer.Option(min=1, help="credentials per run")] = 500,
+) -> None:
+    """Re-check wallet credentials not checked for TAITO_WALLET_STATUS_RECHECK_HOURS (run it
+    periodically, e.g. hourly from cron or a systemd timer)."""
+    from sqlmodel import Session
+
+    from taito.app import create_app
+    from wallet.storage import recheck_due
+
+    application = create_app(settings())
+    context = application.state.wallet
+    try:
+        with Session(context.engine) as session:
+            count = recheck_due(session, context, limit=limit)
+    finally:
+        application.state.verifier.http.close()
+        context.engine.dispose()
+    out.print(f"{count} wallet credential(s) re-checked")
 
 
 @dev_app.command("setup")

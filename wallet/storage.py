@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from keys import jose
@@ -323,6 +324,7 @@ def list_credentials(session: Session, learner: Learner, query: CredentialQuery)
         session.exec(
             select(WalletCredential)
             .where(*conditions)
+            .options(defer(WalletCredential.ciphertext), defer(WalletCredential.report))  # type: ignore[arg-type]
             .order_by(col(WalletCredential.added_at).desc(), col(WalletCredential.id).desc())
             .offset(query.offset)
             .limit(query.limit)
