@@ -35,6 +35,7 @@ from verifier.credential import FORMATS
 from verifier.http import GuardedHttp, HttpPolicy
 from verifier.status import StatusPolicy
 from wallet import routes as wallet_routes
+from wallet import share_page, share_routes
 from wallet.context import WalletContext
 from wallet.errors import RateLimited
 from wallet.tokens import derive_secret
@@ -198,6 +199,8 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
         mail_from=settings.mail_from,
     )
     app.include_router(wallet_routes.router)
+    app.include_router(share_routes.router)
+    app.include_router(share_page.router)  # /s/{token}
     app.add_exception_handler(RateLimited, _rate_limited)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")

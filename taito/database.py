@@ -22,6 +22,7 @@ def metadata() -> Any:
     import issuer.tables  # noqa: F401  (registers the issuer's tables)
     import keys.store  # noqa: F401  (registers the `key` table)
     import verifier.oid4vp_tables  # noqa: F401  (OpenID4VP presentation requests)
+    import wallet.share_tables  # share links and their access log
     import wallet.tables  # noqa: F401  (registers the wallet's tables)
 
     return SQLModel.metadata
