@@ -28,11 +28,13 @@ from schemas.oauth import OAuthError
 from taito import problems
 from taito.database import make_engine, ping
 from taito.settings import ConfigurationError, Settings
+from verifier import oid4vp_routes
 from verifier import page as verifier_page
 from verifier import routes as verifier_routes
 from verifier.context import VerifierContext
 from verifier.credential import FORMATS
 from verifier.http import GuardedHttp, HttpPolicy
+from verifier.oid4vp import OpenIdVerifier
 from verifier.status import StatusPolicy
 from wallet import routes as wallet_routes
 from wallet import share_page, share_routes
@@ -182,6 +184,13 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
     )
     app.include_router(verifier_routes.router)
     app.include_router(verifier_page.router)
+    app.state.oid4vp = OpenIdVerifier(
+        engine=engine,
+        verifier=app.state.verifier,
+        public_url=settings.public_url.rstrip("/"),
+        key_store=app.state.key_store,
+    )
+    app.include_router(oid4vp_routes.router)
     app.state.wallet = WalletContext(
         engine=engine,
         key_store=app.state.key_store,

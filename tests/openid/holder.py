@@ -143,3 +143,118 @@ class Wallet:
 
 def holder_key(kind: str = "p256") -> PrivateKey:
     return generate(kind)  # type: ignore[arg-type]
+
+
+# --- OpenID4VP: the holder's side -------------------------------------------------------------
+
+VC_V2 = "https://www.w3.org/ns/credentials/v2"
+
+
+def authorization_request(http: httpx.Client, uri: str) -> dict[str, Any]:
+    """The request parameters of an ``openid4vp://`` URI: by value, ``request`` or ``request_uri``.
+
+    A signed request object is checked: typ, signature by the DID in client_id, same client_id.
+    """
+    from keys.did import resolve_offline
+
+    query = {k: v[0] for k, v in urllib.parse.parse_qs(urllib.parse.urlsplit(uri).query).items()}
+    if "request_uri" in query or "request" in query:
+        if "request_uri" in query:
+            fetched = http.get(query["request_uri"])
+            assert fetched.status_code == 200, fetched.text
+            assert fetched.headers["content-type"] == "application/oauth-authz-req+jwt"
+            token = fetched.text
+        else:
+            token = query["request"]
+        decoded = jose.decode_unverified(token)
+        assert decoded.header["typ"] == "oauth-authz-req+jwt"
+        did = query["client_id"].removeprefix("decentralized_identifier:")
+        assert decoded.header["kid"].startswith(did + "#")
+        jose.verify_decoded(
+            decoded,
+            algorithms=["ES256", "EdDSA"],
+            resolve_key=lambda h: resolve_offline(h["kid"]).public_key,
+        )
+        params = dict(json.loads(decoded.payload))
+        assert params["client_id"] == query["client_id"]
+        return params
+    for name in ("dcql_query", "client_metadata"):
+        query[name] = json.loads(query[name])
+    return dict(query)
+
+
+def present_sd_jwt(
+    credential: str, key: PrivateKey, request: dict[str, Any], reveal: list[str]
+) -> str:
+    from datetime import UTC, datetime
+
+    from keys import sd_jwt
+
+    return sd_jwt.present(
+        credential,
+        reveal=reveal,
+        holder=KeySigner.for_key(key),
+        nonce=request["nonce"],
+        audience=request["client_id"],
+        iat=datetime.now(UTC),
+    )
+
+
+def present_ldp(
+    credential: dict[str, Any], key: PrivateKey, request: dict[str, Any], loader: Any
+) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    from keys import data_integrity
+
+    signer = KeySigner.for_key(key)
+    presentation = {
+        "@context": [VC_V2],
+        "type": ["VerifiablePresentation"],
+        "holder": signer.key_id.split("#")[0],
+        "verifiableCredential": [credential],
+    }
+    return data_integrity.add_proof(
+        presentation,
+        signer=signer,
+        cryptosuite="eddsa-rdfc-2022" if signer.algorithm == "EdDSA" else "ecdsa-rdfc-2019",
+        loader=loader,
+        created=datetime.now(UTC),
+        proof_purpose="authentication",
+        challenge=request["nonce"],
+        domain=request["client_id"],
+    )
+
+
+def present_jwt(credential: str, key: PrivateKey, request: dict[str, Any]) -> str:
+    from datetime import UTC, datetime
+
+    from keys import vc_jwt
+
+    signer = KeySigner.for_key(key)
+    presentation = {
+        "@context": [VC_V2],
+        "type": ["VerifiablePresentation"],
+        "holder": signer.key_id.split("#")[0],
+        "verifiableCredential": [
+            {
+                "@context": VC_V2,
+                "id": f"data:application/vc+jwt,{credential}",
+                "type": "EnvelopedVerifiableCredential",
+            }
+        ],
+    }
+    return vc_jwt.sign_presentation_jwt(
+        presentation,
+        signer=signer,
+        audience=request["client_id"],
+        nonce=request["nonce"],
+        now=datetime.now(UTC),
+    )
+
+
+def respond(
+    http: httpx.Client, request: dict[str, Any], vp_token: dict[str, list[Any]], **extra: str
+) -> httpx.Response:
+    form = {"vp_token": json.dumps(vp_token), "state": request["state"], **extra}
+    return http.post(request["response_uri"], data=form)
