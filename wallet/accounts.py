@@ -37,9 +37,16 @@ from wallet.holder import ensure_holder_keys
 from wallet.tables import EmailToken, Learner, LoginAttempt, RefreshToken, new_id
 from wallet.tokens import hash_token, issue_access_token, new_refresh_token
 
-DEFAULT_HASHER = PasswordHasher()  # argon2id, RFC 9106 second recommended option (64 MiB, t=3)
-# Verified when the email is unknown, so the time of a failed login does not reveal accounts.
-_DUMMY_HASH = DEFAULT_HASHER.hash(secrets.token_urlsafe(16))
+_DUMMY_HASHES: dict[tuple[int, int, int], str] = {}
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash with ``hasher``'s parameters, verified when the email is unknown, so the time of a
+    failed login does not reveal which accounts exist."""
+    params = (hasher.time_cost, hasher.memory_cost, hasher.parallelism)
+    if params not in _DUMMY_HASHES:
+        _DUMMY_HASHES[params] = hasher.hash(secrets.token_urlsafe(16))
+    return _DUMMY_HASHES[params]
 
 
 def normalise_email(email: str) -> str:
@@ -205,7 +212,8 @@ def login(
     learner = session.exec(select(Learner).where(Learner.email == address)).first()
     try:
         context.password_hasher.verify(
-            learner.password_hash if learner is not None else _DUMMY_HASH, password
+            learner.password_hash if learner is not None else _dummy_hash(context.password_hasher),
+            password,
         )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         learner = None

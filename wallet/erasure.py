@@ -11,6 +11,7 @@ ciphertext left in a backup is unreadable (crypto-shredding).
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from sqlalchemy import Connection, MetaData, Table, delete, inspect, select
 from sqlmodel import Session
@@ -36,28 +37,37 @@ def _reflect(connection: Connection) -> MetaData:
     return meta
 
 
-def _owned_by(table: Table) -> bool:
-    return LEARNER_COLUMN in table.c
+def _delete_where(connection: Connection, meta: MetaData, table: Table, condition: Any) -> None:
+    """Delete ``table``'s rows matching ``condition``, after the rows (in any table, at any depth)
+    that point at them by foreign key."""
+    for child in meta.sorted_tables:
+        if child is table:
+            continue
+        for fk in child.foreign_keys:
+            if fk.column.table is table:
+                _delete_where(
+                    connection, meta, child, fk.parent.in_(select(fk.column).where(condition))
+                )
+    connection.execute(delete(table).where(condition))
 
 
 def erase_rows(connection: Connection, learner_id: str) -> None:
+    """Every row of every table with a ``learner_id`` column, and what points at those rows."""
     meta = _reflect(connection)
-    for table in reversed(meta.sorted_tables):  # dependents before what they point at
-        if table.name == Learner.__tablename__:
-            continue
-        if _owned_by(table):
-            connection.execute(delete(table).where(table.c[LEARNER_COLUMN] == learner_id))
-            continue
-        for fk in table.foreign_keys:
-            parent = fk.column.table
-            if parent.name != Learner.__tablename__ and _owned_by(parent):
-                connection.execute(
-                    delete(table).where(
-                        fk.parent.in_(
-                            select(fk.column).where(parent.c[LEARNER_COLUMN] == learner_id)
-                        )
-                    )
-                )
+    for table in meta.sorted_tables:
+        if table.name != Learner.__tablename__ and LEARNER_COLUMN in table.c:
+            _delete_where(connection, meta, table, table.c[LEARNER_COLUMN] == learner_id)
+
+
+def delete_referencing(connection: Connection, parent: str, key: str) -> None:
+    """Delete what points at ``parent``'s row ``key`` (e.g. the shares of a credential that is
+    being removed), at any depth."""
+    meta = _reflect(connection)
+    table = meta.tables[parent]
+    for child in meta.sorted_tables:
+        for fk in child.foreign_keys:
+            if fk.column.table is table and child is not table:
+                _delete_where(connection, meta, child, fk.parent == key)
 
 
 def delete_account(session: Session, context: WalletContext, learner: Learner) -> None:

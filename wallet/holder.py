@@ -8,14 +8,16 @@ presentations. A key is named by ``did:key`` (its ``kid`` in the store) or, on r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
 from sqlmodel import Session
 
 from keys.did import did_jwk, did_jwk_method_id, did_key, did_key_method_id
-from keys.jwk import KeyType
+from keys.jwk import KeyType, public_key_from_jwk
 from keys.signing import KeySigner, Signer
 from keys.store import StoredKey
+from schemas.errors import TaitoError
 from wallet.context import WalletContext
 from wallet.tables import Learner
 
@@ -52,6 +54,17 @@ def _row(
     return row
 
 
+def _named(context: WalletContext, row: StoredKey, did_method: DidMethod) -> HolderKey:
+    public = row.public_key
+    if did_method == "did:jwk":
+        did, kid = did_jwk(public), did_jwk_method_id(public)
+    else:
+        did, kid = did_key(public), did_key_method_id(public)
+    return HolderKey(
+        KeySigner(context.keys().private_key(row), kid), did, kid, dict(row.public_jwk)
+    )
+
+
 def holder_key(
     session: Session,
     context: WalletContext,
@@ -67,14 +80,28 @@ def holder_key(
     """
     if alg not in KEY_TYPE:
         raise ValueError(f"holder keys are EdDSA or ES256, not {alg!r}")
-    row = _row(session, context, learner, KEY_TYPE[alg])
-    public = row.public_key
-    if did_method == "did:jwk":
-        did, kid = did_jwk(public), did_jwk_method_id(public)
-    else:
-        did, kid = did_key(public), did_key_method_id(public)
-    private = context.keys().private_key(row)
-    return HolderKey(KeySigner(private, kid), did, kid, dict(row.public_jwk))
+    return _named(context, _row(session, context, learner, KEY_TYPE[alg]), did_method)
+
+
+def holder_key_for(
+    session: Session,
+    context: WalletContext,
+    learner: Learner,
+    public_jwk: Mapping[str, Any],
+    *,
+    did_method: DidMethod = "did:key",
+) -> HolderKey | None:
+    """The learner's key (active or not) whose public JWK is ``public_jwk`` (e.g. the ``cnf.jwk``
+    of an SD-JWT VC, RFC 7800 §3.2), or ``None`` when the learner holds no such key."""
+    try:
+        wanted = public_key_from_jwk(dict(public_jwk)).thumbprint()
+    except TaitoError:
+        return None
+    store = context.keys()
+    for row in store.keys(session, learner.key_owner):
+        if row.public_key.thumbprint() == wanted:
+            return _named(context, row, did_method)
+    return None
 
 
 def holder_dids(session: Session, context: WalletContext, learner: Learner) -> list[dict[str, Any]]:

@@ -78,7 +78,8 @@ def deliver_pending(session: Session, context: WalletContext, *, limit: int = 50
         message["From"] = context.mail_from
         message["To"] = row.to_address
         message["Subject"] = row.subject
-        message.set_content(row.body)
+        # 7bit keeps one-time links intact for any reader (RFC 5322 §2.1.1 allows 998 octets).
+        message.set_content(row.body, cte="7bit" if row.body.isascii() else "quoted-printable")
         row.attempts += 1
         try:
             _smtp_send(context.smtp_url, message)

@@ -35,7 +35,7 @@ from schemas import baking, strict_json
 from schemas.errors import TaitoError
 from verifier.credential import VerifyOptions, verify_credential
 from verifier.report import VerificationReport
-from wallet import envelope
+from wallet import envelope, erasure
 from wallet.context import WalletContext
 from wallet.errors import (
     CredentialRejected,
@@ -431,6 +431,8 @@ def recheck_due(
 
 
 def delete_credential(session: Session, learner: Learner, credential_id: str) -> None:
+    """Remove the learner's credential, and every row that points at it (shares of it)."""
     row = get_credential(session, learner, credential_id)
+    erasure.delete_referencing(session.connection(), WalletCredential.__tablename__, row.id)
     session.delete(row)
     session.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,15 +52,34 @@ def wallet_settings(database_url: str, contexts: Path, **extra: Any) -> Settings
     )
 
 
-@pytest.fixture
-def client(database_url: str, contexts_dir: Path) -> Iterator[TestClient]:
+@contextmanager
+def wallet_client(database_url: str, contexts: Path) -> Iterator[TestClient]:
+    """A migrated database and a Taito app over it (its own master key)."""
     engine = make_engine(database_url)
     upgrade(engine)
     engine.dispose()
-    app = create_app(wallet_settings(database_url, contexts_dir))
+    app = create_app(wallet_settings(database_url, contexts))
     app.state.wallet.password_hasher = FAST_HASHER
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def client(database_url: str, contexts_dir: Path) -> Iterator[TestClient]:
+    with wallet_client(database_url, contexts_dir) as test_client:
+        yield test_client
+
+
+def import_archive(
+    client: TestClient, headers: dict[str, str], archive: bytes, passphrase: str
+) -> Any:
+    """POST /wallet/import as a browser form would."""
+    return client.post(
+        "/wallet/import",
+        files={"file": ("wallet.taito", archive)},
+        data={"passphrase": passphrase},
+        headers=headers,
+    )
 
 
 def wallet_of(client: TestClient) -> WalletContext:

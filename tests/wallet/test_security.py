@@ -17,6 +17,7 @@ from keys.store import StoredKey
 from tests.wallet.conftest import (
     PASSWORD,
     Account,
+    import_archive,
     loader_of,
     register,
     session_of,
@@ -208,38 +209,18 @@ def test_export_import_round_trip_and_wrong_passphrase(client: TestClient) -> No
     original = client.get(f"/wallet/credentials/{credential_id}/raw", headers=aino.headers).content
 
     ben = register(client, "ben@example.fi")
-    wrong = client.post(
-        "/wallet/import",
-        files={"file": ("w.taito", archive.content)},
-        data={"passphrase": "not the passphrase"},
-        headers=ben.headers,
-    )
+    wrong = import_archive(client, ben.headers, archive.content, "not the passphrase")
     assert wrong.status_code == 400 and wrong.json()["code"] == "wrong_passphrase"
     assert client.get("/wallet/credentials", headers=ben.headers).json()["total"] == 0
     tampered = bytearray(archive.content)
     tampered[-5] ^= 1
-    broken = client.post(
-        "/wallet/import",
-        files={"file": ("w.taito", bytes(tampered))},
-        data={"passphrase": passphrase},
-        headers=ben.headers,
-    )
+    broken = import_archive(client, ben.headers, bytes(tampered), passphrase)
     assert broken.status_code == 400
-    junk = client.post(
-        "/wallet/import",
-        files={"file": ("w.taito", b"PK\x03\x04 not ours")},
-        data={"passphrase": passphrase},
-        headers=ben.headers,
-    )
+    junk = import_archive(client, ben.headers, b"PK\x03\x04 not ours", passphrase)
     assert junk.status_code == 422 and junk.json()["code"] == "invalid_archive"
     assert client.get("/wallet/credentials", headers=ben.headers).json()["total"] == 0
 
-    imported = client.post(
-        "/wallet/import",
-        files={"file": ("w.taito", archive.content)},
-        data={"passphrase": passphrase},
-        headers=ben.headers,
-    )
+    imported = import_archive(client, ben.headers, archive.content, passphrase)
     assert imported.status_code == 200, imported.text
     # Holder keys already in this server's store (Aino's) are not duplicated.
     assert imported.json() == {
@@ -255,12 +236,7 @@ def test_export_import_round_trip_and_wrong_passphrase(client: TestClient) -> No
         f"/wallet/credentials/{ids['Introduction to Data Science']}/raw", headers=ben.headers
     )
     assert raw.content == original  # bytes as received survive the round trip
-    again = client.post(
-        "/wallet/import",
-        files={"file": ("w.taito", archive.content)},
-        data={"passphrase": passphrase},
-        headers=ben.headers,
-    ).json()
+    again = import_archive(client, ben.headers, archive.content, passphrase).json()
     assert again["imported"] == 0 and again["skipped_duplicates"] == 2
 
 
