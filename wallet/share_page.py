@@ -176,7 +176,8 @@ def _claims_shown(document: Any, prefix: str = "") -> list[tuple[str, str]]:
         for index, value in enumerate(document):
             lines += _claims_shown(value, f"{prefix}{index + 1}.")
     else:
-        lines.append((prefix.rstrip(".").replace("_", " "), plain_text(document) or ""))
+        label = " › ".join(prefix.rstrip(".").split(".")).replace("_", " ")  # noqa: RUF001
+        lines.append((label, plain_text(document) or ""))
     return lines
 
 
