@@ -261,9 +261,24 @@ def _rows_of(client: TestClient, learner_id: str) -> dict[str, int]:
     return counts
 
 
+def _count(client: TestClient, name: str) -> int:
+    with session_of(client) as session:
+        return int(
+            session.connection().execute(select(func.count()).select_from(table(name))).scalar_one()
+        )
+
+
 def test_account_deletion_leaves_no_rows(client: TestClient) -> None:
-    aino, _credential_id = _aino_with_credential(client)
+    aino, credential_id = _aino_with_credential(client)
     client.post("/wallet/auth/login", json={"email": aino.email, "password": "wrong password"})
+    share = client.post(
+        "/wallet/shares", json={"credentials": [{"id": credential_id}]}, headers=aino.headers
+    )
+    assert share.status_code == 201, share.text
+    viewed = client.get(f"/s/{share.json()['token']}", headers={"accept": "application/json"})
+    assert viewed.status_code == 200, viewed.text
+    linked = ("share", "share_credential", "share_access")
+    assert all(_count(client, name) == 1 for name in linked)
     client.post("/wallet/auth/refresh", json={"refresh_token": aino.refresh_token})
     ben = register(client, "ben@example.fi")
     before = _rows_of(client, aino.id)
@@ -281,6 +296,7 @@ def test_account_deletion_leaves_no_rows(client: TestClient) -> None:
     assert set(after) == set(before) and not any(after.values()), after
     with session_of(client) as session:
         assert session.exec(select(func.count()).select_from(LoginAttempt)).one()[0] == 0
+    assert [_count(client, name) for name in linked] == [0, 0, 0]
     # The token of the deleted account no longer works; Ben's account is untouched.
     assert client.get("/wallet/me", headers=aino.headers).status_code == 401
     assert _rows_of(client, ben.id)["learner"] == 1
