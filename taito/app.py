@@ -36,6 +36,7 @@ from verifier.credential import FORMATS
 from verifier.http import GuardedHttp, HttpPolicy
 from verifier.oid4vp import OpenIdVerifier
 from verifier.status import StatusPolicy
+from wallet import openid_routes as wallet_openid_routes
 from wallet import routes as wallet_routes
 from wallet import share_page, share_routes
 from wallet.context import WalletContext
@@ -209,6 +210,7 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
     )
     app.include_router(wallet_routes.router)
     app.include_router(share_routes.router)
+    app.include_router(wallet_openid_routes.router)  # /wallet/offers, /wallet/requests
     app.include_router(share_page.router)  # /s/{token}
     app.add_exception_handler(RateLimited, _rate_limited)
 

@@ -56,6 +56,8 @@ REQUEST_TYP = "oauth-authz-req+jwt"  # RFC 9101 §10.8, OpenID4VP §5
 VERIFIER_OWNER = "verifier"
 MAX_FAILED_RESPONSES = 3
 SELF_ISSUED = "https://self-issued.me/v2"  # §5.8: static wallet metadata audience
+# SD-JWT VC claims that are never selectively disclosed (SD-JWT VC §3.2.2): not "disclosed".
+SD_JWT_FRAME = frozenset({"iss", "iat", "nbf", "exp", "vct", "cnf", "status", "_sd_alg"})
 
 
 class RequestNotFound(TaitoError):
@@ -415,8 +417,14 @@ def _verify_one(
         if not found.all_claims
         else [{"path": [], "value": document}]
     )
+    disclosed = (
+        {k: v for k, v in document.items() if k not in SD_JWT_FRAME}
+        if query.format == "dc+sd-jwt"
+        else None
+    )
     return {
         "format": query.format,
+        "disclosed": disclosed,
         "issuer": report.issuer if query.format == "dc+sd-jwt" else report.nested[0].issuer,
         "holder": holder,
         "claims": claims,

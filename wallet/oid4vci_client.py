@@ -1,0 +1,384 @@
+"""The wallet as an OpenID4VCI 1.0 client: take a scanned ``openid-credential-offer://`` URI,
+read the issuer's metadata, redeem the pre-authorized code (with the learner's ``tx_code``), prove
+possession of the learner's holder key and store every credential received - verified on import,
+like an upload - then tell the issuer what was kept (notification endpoint).
+
+Every remote call goes through the app's :class:`~verifier.http.GuardedHttp` (SSRF guard, size and
+time limits): the offer by reference, the metadata, and the protocol's POSTs (:func:`post`), so an
+offer cannot make the server reach a private address.
+
+::
+
+    WalletError (wallet.errors)
+    ├── InvalidOffer      invalid_offer      422  not an offer, or an issuer whose metadata disagrees
+    ├── TxCodeRequired    tx_code_required   422  the offer needs the PIN sent to the learner
+    └── IssuerRefused     issuer_refused     502  the issuer answered an OAuth error (its code in
+                                                 ``extra.error``)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlmodel import Session
+
+from keys import jose
+from schemas import strict_json
+from schemas.errors import TaitoError
+from verifier.http import FetchError, FetchTimeout, GuardedHttp
+from wallet import holder, storage
+from wallet.context import WalletContext
+from wallet.errors import WalletError
+from wallet.tables import Learner, WalletCredential
+
+OFFER_SCHEMES = ("openid-credential-offer://", "haip://")
+PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+PROOF_TYP = "openid4vci-proof+jwt"
+FORMATS = ("dc+sd-jwt", "ldp_vc", "jwt_vc_json")
+MEDIA_TYPES = {
+    "dc+sd-jwt": "application/dc+sd-jwt",
+    "ldp_vc": "application/vc+ld+json",
+    "jwt_vc_json": "application/jwt",
+}
+MAX_DEFERRED_POLLS = 3
+
+
+class InvalidOffer(WalletError):
+    code = "invalid_offer"
+    status = 422
+    title = "Not a usable credential offer"
+
+
+class TxCodeRequired(WalletError):
+    code = "tx_code_required"
+    status = 422
+    title = "The offer needs its transaction code"
+
+
+class IssuerRefused(WalletError):
+    code = "issuer_refused"
+    status = 502
+    title = "The issuer refused the request"
+
+
+# --- HTTP through the guard ----------------------------------------------------------------------
+
+
+def post(
+    http: GuardedHttp,
+    url: str,
+    *,
+    form: Mapping[str, str] | None = None,
+    json_body: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[int, Any]:
+    """POST through the guard: the URL and every address it resolves to are checked as for a
+    GET, the connection is pinned to a checked address, redirects are refused, and the answer is
+    read within the size and time limits. Returns ``(status, parsed JSON or None)``."""
+    started = time.monotonic()
+    targets, host = http._check_url(url)
+    if form is not None:
+        content = urllib.parse.urlencode(form).encode()
+        content_type = "application/x-www-form-urlencoded"
+    else:
+        content = json.dumps(json_body).encode()
+        content_type = "application/json"
+    parsed = httpx.URL(url)
+    sent = {
+        "Host": parsed.netloc.decode("ascii"),
+        "User-Agent": http.policy.user_agent,
+        "Accept": "application/json",
+        "Accept-Encoding": "identity",
+        "Content-Type": content_type,
+        **(headers or {}),
+    }
+    for number, target in enumerate(targets, 1):
+        request = http._client.build_request(
+            "POST",
+            target,
+            content=content,
+            headers=sent,
+            timeout=http._timeout(started),
+            extensions={"sni_hostname": host},
+        )
+        try:
+            response = http._client.send(request, stream=True)
+        except httpx.ConnectError as exc:
+            if number == len(targets):
+                raise FetchError(f"{host} cannot be reached.") from exc
+            continue
+        except httpx.TimeoutException as exc:
+            raise FetchTimeout(f"POST {url} timed out.") from exc
+        try:
+            body = http._read(response, started)
+        finally:
+            response.close()
+        if 300 <= response.status_code < 400:
+            raise FetchError(f"POST {url} answered a redirect; it is not followed.")
+        try:
+            return response.status_code, strict_json.loads(body) if body.strip() else None
+        except TaitoError:
+            return response.status_code, None
+    raise FetchError(f"{host} has no address to connect to.")  # pragma: no cover
+
+
+def fetch_json(http: GuardedHttp, url: str) -> dict[str, Any]:
+    response = http.get(url, accept="application/json")
+    try:
+        value = strict_json.loads(response.content)
+    except TaitoError as exc:
+        raise InvalidOffer(f"{url} did not answer JSON: {exc.detail}") from exc
+    if not isinstance(value, dict):
+        raise InvalidOffer(f"{url} did not answer a JSON object.")
+    return value
+
+
+def well_known(identifier: str, kind: str) -> str:
+    """RFC 8414 §3.1 / OpenID4VCI §12.2.2: ``/.well-known/<kind>`` goes before the path."""
+    parts = urllib.parse.urlsplit(identifier)
+    return f"{parts.scheme}://{parts.netloc}/.well-known/{kind}{parts.path.rstrip('/')}"
+
+
+def _refused(status: int, body: Any, what: str) -> IssuerRefused:
+    error = body.get("error") if isinstance(body, Mapping) else None
+    description = body.get("error_description") if isinstance(body, Mapping) else None
+    return IssuerRefused(
+        f"The issuer refused the {what}: {error or f'HTTP {status}'}"
+        + (f" ({str(description)[:300]})" if description else ""),
+        extra={"error": error, "http_status": status},
+    )
+
+
+# --- the offer -----------------------------------------------------------------------------------
+
+
+def resolve_offer(http: GuardedHttp, uri: str) -> dict[str, Any]:
+    """The Credential Offer (§4.1) in an offer URI: by value, or fetched by reference (§4.1.3)."""
+    if not isinstance(uri, str) or not uri.startswith(OFFER_SCHEMES):
+        raise InvalidOffer("Not an openid-credential-offer:// URI.")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(uri).query)
+    if ("credential_offer" in query) == ("credential_offer_uri" in query):
+        raise InvalidOffer("An offer URI carries credential_offer or credential_offer_uri (§4.1).")
+    if "credential_offer" in query:
+        try:
+            offer = strict_json.loads(query["credential_offer"][0], max_bytes=64 * 1024)
+        except TaitoError as exc:
+            raise InvalidOffer(f"The offer is not JSON: {exc.detail}") from exc
+    else:
+        offer = fetch_json(http, query["credential_offer_uri"][0])
+    if not isinstance(offer, dict):
+        raise InvalidOffer("The offer is not a JSON object.")
+    issuer = offer.get("credential_issuer")
+    ids = offer.get("credential_configuration_ids")
+    grant = (offer.get("grants") or {}).get(PRE_AUTHORIZED_GRANT)
+    if not isinstance(issuer, str) or not issuer.startswith(("https://", "http://")):
+        raise InvalidOffer("The offer names no credential_issuer URL.")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise InvalidOffer("The offer names no credential_configuration_ids.")
+    if not isinstance(grant, dict) or not isinstance(grant.get("pre-authorized_code"), str):
+        raise InvalidOffer("Only offers with a pre-authorized code grant are supported here.")
+    return offer
+
+
+@dataclass
+class IssuerInfo:
+    metadata: dict[str, Any]
+    token_endpoint: str
+
+
+def issuer_info(http: GuardedHttp, offer: Mapping[str, Any]) -> IssuerInfo:
+    """Credential issuer metadata (§12.2) and its authorization server's (RFC 8414), checked to
+    name the identifiers they were fetched for (§12.2.2, RFC 8414 §3.3)."""
+    issuer = str(offer["credential_issuer"])
+    metadata = fetch_json(http, well_known(issuer, "openid-credential-issuer"))
+    if metadata.get("credential_issuer") != issuer:
+        raise InvalidOffer("The issuer's metadata names another credential_issuer.")
+    servers = metadata.get("authorization_servers") or [issuer]
+    server = (offer["grants"][PRE_AUTHORIZED_GRANT].get("authorization_server")) or servers[0]
+    if server not in servers:
+        raise InvalidOffer("The offer names an authorization server the issuer does not list.")
+    oauth = fetch_json(http, well_known(str(server), "oauth-authorization-server"))
+    if oauth.get("issuer") != server or not isinstance(oauth.get("token_endpoint"), str):
+        raise InvalidOffer("The authorization server's metadata does not match it.")
+    for name in ("credential_endpoint", "nonce_endpoint"):
+        if not isinstance(metadata.get(name), str):
+            raise InvalidOffer(f"The issuer's metadata has no {name}.")
+    return IssuerInfo(metadata, str(oauth["token_endpoint"]))
+
+
+# --- the flow ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Accepted:
+    """What an offer brought: stored credentials, deferred ones, and ones that failed."""
+
+    credentials: list[WalletCredential] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _algorithm(configuration: Mapping[str, Any]) -> holder.HolderAlgorithm:
+    """The holder key for a configuration: ES256 for SD-JWT VC, else EdDSA, as the issuer allows."""
+    offered = (
+        (configuration.get("proof_types_supported") or {})
+        .get("jwt", {})
+        .get("proof_signing_alg_values_supported", [])
+    )
+    preferred: list[holder.HolderAlgorithm] = (
+        ["ES256", "EdDSA"] if configuration.get("format") == "dc+sd-jwt" else ["EdDSA", "ES256"]
+    )
+    for alg in preferred:
+        if alg in offered:
+            return alg
+    raise InvalidOffer("The issuer accepts no proof algorithm this wallet signs with.")
+
+
+def _proof(key: holder.HolderKey, issuer: str, nonce: str, now: float) -> str:
+    """Appendix F.1: typ, alg and kid (a did:key URL); aud, iat and the c_nonce."""
+    header = {"typ": PROOF_TYP, "kid": key.kid}
+    payload = {"aud": issuer, "iat": int(now), "nonce": nonce}
+    return jose.sign_compact(json.dumps(payload).encode(), header, key.signer)
+
+
+def accept_offer(
+    session: Session,
+    context: WalletContext,
+    learner: Learner,
+    offer_uri: str,
+    tx_code: str | None = None,
+) -> Accepted:
+    """Run the pre-authorized code flow for every configuration offered, store what arrives.
+
+    Blocking (HTTP, verification): call it from a worker thread. Commits each stored credential.
+    """
+    http = context.verifier.http
+    offer = resolve_offer(http, offer_uri)
+    info = issuer_info(http, offer)
+    grant = offer["grants"][PRE_AUTHORIZED_GRANT]
+    form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": grant["pre-authorized_code"]}
+    if "tx_code" in grant:
+        if not tx_code:
+            raise TxCodeRequired(
+                "Enter the PIN the institution sent you (tx_code).",
+                extra={"tx_code": grant["tx_code"]},
+            )
+        form["tx_code"] = tx_code
+    status, token = post(http, info.token_endpoint, form=form)
+    if status != 200 or not isinstance(token, dict) or not token.get("access_token"):
+        raise _refused(status, token, "token request")
+    if str(token.get("token_type", "")).lower() != "bearer":
+        raise IssuerRefused("The issuer bound the token with DPoP, which this wallet does not do.")
+    auth = {"Authorization": f"Bearer {token['access_token']}"}
+    metadata = info.metadata
+    issuer = str(offer["credential_issuer"])
+    configurations = metadata.get("credential_configurations_supported") or {}
+    result = Accepted()
+    for config_id in offer["credential_configuration_ids"]:
+        configuration = configurations.get(config_id)
+        if not isinstance(configuration, dict) or configuration.get("format") not in FORMATS:
+            result.failed.append({"configuration": config_id, "error": "unsupported_format"})
+            continue
+        key = holder.holder_key(session, context, learner, _algorithm(configuration))
+        session.commit()  # a holder key made on first use
+        status, nonce = post(http, str(metadata["nonce_endpoint"]), json_body={})
+        if (
+            status != 200
+            or not isinstance(nonce, dict)
+            or not isinstance(nonce.get("c_nonce"), str)
+        ):
+            raise _refused(status, nonce, "nonce request")
+        proof = _proof(key, issuer, nonce["c_nonce"], context.clock().timestamp())
+        body = {"credential_configuration_id": config_id, "proofs": {"jwt": [proof]}}
+        status, answer = post(
+            http, str(metadata["credential_endpoint"]), json_body=body, headers=auth
+        )
+        if status == 202 and isinstance(answer, dict) and "transaction_id" in answer:
+            answer = _deferred(http, metadata, auth, answer)
+            if answer is None:
+                result.pending.append({"configuration": config_id})
+                continue
+        elif status != 200 or not isinstance(answer, dict):
+            result.failed.append(
+                {"configuration": config_id, **_refused(status, answer, "credential request").extra}
+            )
+            continue
+        _store(session, context, learner, configuration, answer, result, http, metadata, auth)
+    return result
+
+
+def _deferred(
+    http: GuardedHttp, metadata: Mapping[str, Any], auth: Mapping[str, str], answer: Any
+) -> dict[str, Any] | None:
+    """§9: ask the deferred endpoint a few times, waiting the interval the issuer named."""
+    endpoint = metadata.get("deferred_credential_endpoint")
+    if not isinstance(endpoint, str):
+        return None
+    for _ in range(MAX_DEFERRED_POLLS):
+        interval = answer.get("interval", 5) if isinstance(answer, dict) else 5
+        time.sleep(min(float(interval) if isinstance(interval, int | float) else 5.0, 2.0))
+        status, answer = post(
+            http, endpoint, json_body={"transaction_id": answer["transaction_id"]}, headers=auth
+        )
+        if status == 200 and isinstance(answer, dict):
+            return answer
+        if status != 202 or not isinstance(answer, dict):
+            return None
+    return None
+
+
+def _store(
+    session: Session,
+    context: WalletContext,
+    learner: Learner,
+    configuration: Mapping[str, Any],
+    answer: Mapping[str, Any],
+    result: Accepted,
+    http: GuardedHttp,
+    metadata: Mapping[str, Any],
+    auth: Mapping[str, str],
+) -> None:
+    """Verify and store each credential (§8.3) exactly as received, then notify (§11)."""
+    fmt = str(configuration["format"])
+    items = answer.get("credentials")
+    stored_all = True
+    for item in items if isinstance(items, list) else []:
+        credential = item.get("credential") if isinstance(item, Mapping) else None
+        raw = (
+            json.dumps(credential, ensure_ascii=False)
+            if isinstance(credential, dict)
+            else credential
+        )
+        if not isinstance(raw, str):
+            stored_all = False
+            continue
+        try:
+            row = storage.import_credential(
+                session, context, learner, raw, media_type=MEDIA_TYPES[fmt], source="openid4vci"
+            )
+            session.commit()
+        except WalletError as exc:
+            session.rollback()
+            stored_all = False
+            result.failed.append({"format": fmt, "error": exc.code, "detail": exc.detail})
+            continue
+        result.credentials.append(row)
+    notification_id = answer.get("notification_id")
+    endpoint = metadata.get("notification_endpoint")
+    if isinstance(notification_id, str) and isinstance(endpoint, str):
+        event = "credential_accepted" if stored_all else "credential_failure"
+        # A notification is a courtesy (§11): the credentials are stored either way.
+        with contextlib.suppress(FetchError):
+            post(
+                http,
+                endpoint,
+                json_body={"notification_id": notification_id, "event": event},
+                headers=auth,
+            )
