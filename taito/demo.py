@@ -20,6 +20,7 @@ from typing import Any
 from keys import jades, jwk
 from keys.store import KeyVault
 from schemas.contexts import ContextCache
+from taito import demo_wallet
 from taito.settings import Settings
 
 ACHIEVEMENT: dict[str, Any] = {
@@ -92,6 +93,9 @@ def run(out: Path, contexts: Path) -> list[Output]:
             context_dir=contexts,
             seal_ca_cert_file=work / "ca.pem",
             seal_ca_key_file=work / "ca.jwk",
+            trust_anchors_file=work / "ca.pem",
+            # offline: the demo's status list URLs do not resolve, so the wallet warns on them
+            verifier_unknown_status_is_warning=True,
             log_level="WARNING",
         )
         from taito.database import make_engine, upgrade
@@ -140,17 +144,16 @@ def _issue_everything(client: Any, operator: str, out: Path, ca: Any) -> list[Ou
     achievement = call(
         "POST", "/issuers/demo-university/achievements", auth, json=ACHIEVEMENT
     ).json()
-    holder = jwk.generate("p256")
+    learner = demo_wallet.register(call, LEARNER["email"])
     issued = call(
         "POST",
         "/issuers/demo-university/credentials",
         auth,
         json={
             "achievement_id": achievement["id"],
-            "recipient": LEARNER,
+            "recipient": {**LEARNER, "did": learner.did},  # binds the learner's holder key
             "formats": ["ob3-di", "ob3-jwt", "elm", "sd-jwt-vc"],
             "results": [{"name": "Grade", "value": "5"}],
-            "holder_jwk": holder.public_key().to_jwk(),
         },
     ).json()
     base = f"/issuers/demo-university/credentials/{issued['id'].removeprefix('urn:uuid:')}"
@@ -197,14 +200,16 @@ def _issue_everything(client: Any, operator: str, out: Path, ca: Any) -> list[Ou
     files["status-list-revocation.json"] = json.dumps(
         call("GET", status_path, {}).json(), indent=2
     ).encode()
+    wallet_files, shared = demo_wallet.hold_present_share(call, learner, files)
+    files.update(wallet_files)
     for name, data in files.items():
         (out / name).write_bytes(
             data if data.endswith(b"\n") or name.endswith((".png", ".svg")) else data + b"\n"
         )
-    return _describe(out, client)
+    return _describe(out, client, shared)
 
 
-def _describe(out: Path, client: Any) -> list[Output]:
+def _describe(out: Path, client: Any, shared: str) -> list[Output]:
     from verifier.credential import VerifyOptions, verify_credential
 
     loader = client.app.state.issuer.loader
@@ -239,7 +244,7 @@ def _describe(out: Path, client: Any) -> list[Output]:
             if report.verified and status is not None and status.status == "warning":
                 verdict = "signature valid; status not checked offline"
         results.append(Output(name, description, verdict))
-    return results
+    return results + [Output(*row) for row in demo_wallet.describe(out, options, shared)]
 
 
 def ensure_contexts(directory: Path, shared: Path | None) -> Path:

@@ -21,6 +21,10 @@ FILES = [
     "badge.svg",
     "status-list-revocation.json",
     "ob3-di-revoked.json",
+    "sd-jwt-presentation.txt",
+    "vp-di.json",
+    "presentation-params.json",
+    "share-link.txt",
 ]
 
 
