@@ -154,7 +154,7 @@ def get_batch(
     batch_id: str,
     caller: CallerDep,
     session: SessionDep,
-    after: Annotated[int, Query(ge=0, description="rows after this row number")] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1, description="rows after this row number")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     state: Annotated[RowState | None, Query(description="only rows in this state")] = None,
 ) -> BatchPublic:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -54,6 +55,16 @@ def _kid(institution_did: str, key: Any) -> str:
     return f"{institution_did}#{key.thumbprint()}"
 
 
+def _profile_errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {
+            "path": ".".join(str(part) for part in error.get("loc", ())),
+            "message": str(error.get("msg", "is not valid")).removeprefix("Value error, "),
+        }
+        for error in exc.errors()
+    ]
+
+
 def create(
     session: Session, context: IssuerContext, caller: Caller, body: InstitutionCreate
 ) -> Institution:
@@ -68,7 +79,13 @@ def create(
         did = dids.did_key(keys["ed25519"].public_key())
     else:
         did = dids.did_web(context.public_url, "issuers", body.slug)
-    IssuerProfile(id=did, slug=body.slug, **details)  # validates before anything is written
+    try:  # validates before anything is written
+        IssuerProfile(id=did, slug=body.slug, **details)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "The institution's profile is not valid.",
+            extra={"errors": _profile_errors(exc)},
+        ) from exc
     institution = Institution(slug=body.slug, did=did, profile=details)
     session.add(institution)
     try:

@@ -45,6 +45,11 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 LD_JSON = "application/ld+json"
 
 
+def _returns(*media_types: str) -> dict[int | str, dict[str, Any]]:
+    """PROBLEMS, and the media types a 200 really has (OpenAPI 3.1 §4.8.17), not just JSON."""
+    return {**PROBLEMS, 200: {"description": "OK", "content": {m: {} for m in media_types}}}
+
+
 def _institution_public(session: Any, context: Any, row: Institution) -> InstitutionPublic:
     return InstitutionPublic(
         slug=row.slug,
@@ -96,14 +101,18 @@ def create_institution(
     )
 
 
-@router.get("/issuers/{slug}", responses=PROBLEMS, summary="The institution's Open Badges Profile")
+@router.get(
+    "/issuers/{slug}", responses=_returns(LD_JSON), summary="The institution's Open Badges Profile"
+)
 def institution_profile(slug: str, session: SessionDep) -> JSONResponse:
     document = institutions.profile_json(institutions.get(session, slug))
     return JSONResponse(document, media_type=LD_JSON)
 
 
 @router.get(
-    "/issuers/{slug}/did.json", responses=PROBLEMS, summary="The institution's DID document"
+    "/issuers/{slug}/did.json",
+    responses=_returns("application/did+json"),
+    summary="The institution's DID document",
 )
 def did_document(slug: str, context: ContextDep, session: SessionDep) -> JSONResponse:
     document = institutions.did_document(session, context, institutions.get(session, slug))
@@ -177,7 +186,7 @@ def list_achievements(
     context: ContextDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,  # SQL BIGINT: larger is a 422
 ) -> list[AchievementPublic]:
     institution = institutions.get(session, slug)
     return [
@@ -188,7 +197,7 @@ def list_achievements(
 
 @router.get(
     "/issuers/{slug}/achievements/{achievement_id}",
-    responses=PROBLEMS,
+    responses=_returns(LD_JSON),
     summary="The Open Badges Achievement at its id URL",
 )
 def get_achievement(
@@ -250,7 +259,7 @@ def get_credential(
 
 @router.get(
     "/issuers/{slug}/credentials/{credential_id}/download/{fmt}",
-    responses=PROBLEMS,
+    responses=_returns(*issuance.MEDIA_TYPES.values()),
     summary="One format, byte for byte as signed",
 )
 def download_credential(
@@ -266,7 +275,7 @@ def audit_log(
     caller: CallerDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> list[AuditEventPublic]:
     institution = institutions.get(session, slug)
     institutions.authorize(caller, institution, "issuer:admin")
@@ -343,7 +352,9 @@ def change_status(
 
 @router.get(
     "/issuers/{slug}/status/{list_id}",
-    responses=PROBLEMS,
+    responses=_returns(
+        "application/vc+ld+json", "application/vc+jwt", "application/statuslist+jwt"
+    ),
     summary="A status list (Bitstring Status List credential or Token Status List JWT)",
 )
 def status_list(
@@ -370,7 +381,7 @@ def status_list(
 
 @router.post(
     "/issuers/{slug}/clr",
-    responses=PROBLEMS,
+    responses=_returns(LD_JSON),
     summary="A signed CLR 2.0 of a learner's credentials from this institution",
 )
 def learner_record(
@@ -405,7 +416,7 @@ async def install_seal_certificate(
 
 @router.get(
     "/issuers/{slug}/credentials/{credential_id}/image.{kind}",
-    responses=PROBLEMS,
+    responses=_returns("image/png", "image/svg+xml"),
     summary="The badge image with the credential baked in (PNG or SVG)",
 )
 def baked_badge(

@@ -227,10 +227,8 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
     def readyz(request: Request) -> JSONResponse:
         try:
             ping(request.app.state.engine)
-        except SQLAlchemyError:
-            return problems.problem(
-                503, "database_unavailable", "Not ready", "The database does not answer."
-            )
+        except SQLAlchemyError as exc:
+            return problems.database_unavailable(getattr(request.state, "request_id", None), exc)
         return JSONResponse({"status": "ready", "database": engine.dialect.name})
 
     # Outermost: request id, body limit, last-resort 500 as problem+json.

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+CONNECT_TIMEOUT = 10  # seconds (libpq connect_timeout)
 
 
 def metadata() -> Any:
@@ -46,6 +47,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
+    # A server that does not answer fails the request after CONNECT_TIMEOUT (a 503), not never.
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

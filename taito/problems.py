@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -101,10 +102,100 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+DATABASE_RETRY_AFTER = 5  # seconds; RFC 9110 §10.2.3
+
+_DATABASE_STATES = (
+    # (words in the driver's message, code, detail); the first match wins.
+    (("readonly", "read-only", "read only"), "database_read_only", "The database is read-only."),
+    (
+        ("disk is full", "database or disk is full", "no space left"),
+        "database_full",
+        "The database has no space left.",
+    ),
+)
+
+
+def database_unavailable(request_id: str | None, exc: BaseException | None = None) -> JSONResponse:
+    """503 problem with ``Retry-After`` (RFC 9110 §15.6.4): the database does not answer or write."""
+    message = str(getattr(exc, "orig", None) or "").lower()
+    code, detail = "database_unavailable", "The database is not available; retry later."
+    for words, state_code, state_detail in _DATABASE_STATES:
+        if any(word in message for word in words):
+            code, detail = state_code, state_detail
+            break
+    response = problem(503, code, "Service unavailable", detail, request_id=request_id)
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Lost connection, server restarting, pool exhausted, locked, read-only or full database
+    (503), or a value the database refuses (422).
+
+    Only the driver's error class is logged: SQLAlchemy's message carries the statement and its
+    parameters, which may hold personal data.
+    """
+    if isinstance(exc, sa_exc.DataError):
+        # The driver refused a value (a NUL character in text on PostgreSQL, a number out of
+        # range): the client's input, and the transaction was never committed.
+        return problem(
+            422,
+            "unstorable_value",
+            "Input is not valid",
+            "The request holds a value that cannot be stored (e.g. a NUL character).",
+            request_id=_request_id(request),
+        )
+    transient = isinstance(
+        exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError
+    ) or (isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated)
+    if not transient:
+        raise exc  # a programming error: RequestGuard answers an opaque 500
+    cause = type(getattr(exc, "orig", None) or exc).__name__
+    log.error("request %s: database unavailable (%s)", _request_id(request), cause)
+    return database_unavailable(_request_id(request), exc)
+
+
+def _document_problems(document: dict[str, Any]) -> None:
+    """Validation errors are problem+json (``_validation_error``), not FastAPI's default shape."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = {
+        "type": "object",
+        "description": "RFC 9457 problem details with Taito's stable code",
+        "required": ["type", "title", "status", "detail", "code"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "code": {"type": "string"},
+            "instance": {"type": "string"},
+        },
+    }
+    default = {"$ref": "#/components/schemas/HTTPValidationError"}
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            response = operation.get("responses", {}).get("422")
+            content = (response or {}).get("content", {})
+            if content.get("application/json", {}).get("schema") == default:
+                response["content"] = {
+                    PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}
+                }
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(TaitoError, _taito_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(sa_exc.DBAPIError, _database_error)
+    app.add_exception_handler(sa_exc.TimeoutError, _database_error)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _document_problems(generate())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class RequestGuard:

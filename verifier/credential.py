@@ -307,7 +307,8 @@ def _check_schema(
     presentation: bool = False,
 ) -> bool:
     types = document.get("type") if isinstance(document, Mapping) else None
-    type_list = types if isinstance(types, list) else [types]
+    # Only the strings: a hostile `type` may hold objects (unhashable), refused by the model below.
+    type_list = [t for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)]
     try:
         if presentation:
             vcdm.check_presentation(document)
