@@ -20,7 +20,7 @@ from typing import Any
 from keys import jades, jwk
 from keys.store import KeyVault
 from schemas.contexts import ContextCache
-from taito import demo_wallet
+from taito import demo_openid, demo_wallet
 from taito.settings import Settings
 
 ACHIEVEMENT: dict[str, Any] = {
@@ -104,7 +104,9 @@ def run(out: Path, contexts: Path) -> list[Output]:
         upgrade(engine)
         engine.dispose()
         with TestClient(create_app(settings)) as client:
-            return _issue_everything(client, operator, out, ca)
+            outputs = _issue_everything(client, operator, out, ca)
+    # OpenID4VCI and OpenID4VP between issuer, wallet and verifier, over HTTP on loopback.
+    return outputs + [Output(*row) for row in demo_openid.run(out, contexts, ACHIEVEMENT)]
 
 
 def _issue_everything(client: Any, operator: str, out: Path, ca: Any) -> list[Output]:

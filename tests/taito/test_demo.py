@@ -25,6 +25,10 @@ FILES = [
     "vp-di.json",
     "presentation-params.json",
     "share-link.txt",
+    "credential-offer.png",
+    "credential-offer.txt",
+    "presentation-request.png",
+    "presentation-request.txt",
 ]
 
 
