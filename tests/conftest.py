@@ -17,8 +17,20 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from taito.database import make_engine, upgrade
+from tests.hygiene import capture
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep every log record of the session for the secrets scan (``tests/hygiene/``)."""
+    capture.install()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The session's secrets scan runs after every other test."""
+    last = [i for i in items if i.nodeid.startswith("tests/hygiene/test_session_logs.py")]
+    items[:] = [i for i in items if i not in last] + last
 
 
 def shared_dir() -> Path:
