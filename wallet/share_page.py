@@ -31,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 
 from schemas import strict_json
 from schemas.errors import TaitoError
+from verifier import page as verifier_page
 from verifier.credential import verify_credential
 from verifier.page import FORMAT_LABELS, describe, plain_text
 from wallet.context import SessionDep, WalletContext, WalletDep
@@ -66,15 +67,12 @@ def _source(name: str) -> str:
 _STYLE = _source("verify.css") + _source("share.css")
 _STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
 SECURITY_HEADERS = {
+    **verifier_page.SECURITY_HEADERS,  # nosniff, no referrer (the token is in the URL), no frames
     "Content-Security-Policy": (
         f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src 'self' data:; "
         "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",  # the token is in the URL: never send it on
-    "X-Frame-Options": "DENY",
     "X-Robots-Tag": "noindex, nofollow",
-    "Cache-Control": "no-store",  # personal data, and a view limit to respect
     "Vary": "Accept",
 }
 # One answer for a link that does not work, whatever the reason (and whether it ever existed).

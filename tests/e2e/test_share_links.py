@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import text
 
-from tests.e2e.conftest import Learner, Server
+from tests.e2e.conftest import PASSWORD, Learner, Server
 from tests.e2e.sharing import (
     CHROME_ANDROID,
     JSON,
@@ -196,3 +196,32 @@ def test_view_limit_holds_under_concurrency(server: Server, learner: Learner) ->
         f"/wallet/shares/{created['share']['id']}", headers=learner.headers
     ).json()
     assert (share["views"], share["views_left"], share["state"]) == (3, 0, "used_up")
+
+
+def test_removed_credential_and_erased_account_take_their_links(
+    server: Server, learner: Learner
+) -> None:
+    held = issue_into_wallet(server, learner, ["ob3-di", "sd-jwt-vc"])
+    both = create_share(
+        learner, {"credentials": [{"id": held.ids["ob3-di"]}, {"id": held.ids["sd-jwt-vc"]}]}
+    ).json()
+    path = link_path(both["url"])
+    assert server.http.get(path, headers=JSON).status_code == 200
+
+    # A credential removed from the wallet is gone from its links too.
+    removed = server.http.delete(
+        f"/wallet/credentials/{held.ids['sd-jwt-vc']}", headers=learner.headers
+    )
+    assert removed.status_code == 204
+    shown = server.http.get(path, headers=JSON).json()["credentials"]
+    assert [c["format"] for c in shown] == ["ldp_vc"]
+
+    # Erasing the account erases its links and their access log with it.
+    erased = server.http.request(
+        "DELETE", "/wallet/me", headers=learner.headers, json={"password": PASSWORD}
+    )
+    assert erased.status_code == 204, erased.text
+    assert server.http.get(path, headers=JSON).status_code == 404
+    with server.app.state.engine.connect() as connection:
+        for table in ("share", "share_credential", "share_access"):
+            assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0
