@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from keys.did import did_key
+from keys.jwk import generate
 from keys.sd_jwt import verify as sd_jwt_verify
 from tests.e2e.conftest import Learner, Server
 from tests.e2e.sharing import (
@@ -137,6 +139,11 @@ def test_presentation_requests_that_cannot_be_met_are_refused(
 ) -> None:
     held = issue_into_wallet(server, learner, ["ob3-di", "ob3-jwt", "sd-jwt-vc"])
     ed = issue_into_wallet(server, learner, ["ob3-di"], algorithm="EdDSA")
+    # a credential bound to someone else's key: the learner holds it but cannot prove it is theirs
+    stranger = did_key(generate("p256").public_key())
+    foreign = server.issue(["sd-jwt-vc"], recipient={**server.recipient, "did": stranger})
+    foreign_text = server.download(str(foreign["id"]).removeprefix("urn:uuid:"), "sd-jwt-vc").text
+    foreign_id = learner.import_credential(foreign_text).json()["id"]
     before = learner.server.http.get("/wallet/credentials", headers=learner.headers).json()
     cases = [
         # a JWT credential in a Data Integrity presentation
@@ -196,6 +203,17 @@ def test_presentation_requests_that_cannot_be_met_are_refused(
             },
             422,
             "not_presentable",
+        ),
+        # bound to a key that is not the learner's
+        (
+            {
+                "format": "dc+sd-jwt",
+                "credentials": [{"id": foreign_id}],
+                "nonce": "n",
+                "audience": "a",
+            },
+            422,
+            "holder_key_missing",
         ),
         # an unknown credential id
         (
