@@ -171,3 +171,16 @@ def test_wallet_refuses_bad_requests(server: Server, learner: dict[str, str]) ->
     assert poll(server, created)["status"] == "pending"
     unknown = json.loads(query["dcql_query"])
     assert unknown["credentials"][0]["id"] == "cred"
+
+
+def test_wallet_openid_routes_need_a_learner(server: Server) -> None:
+    bodies = {
+        "/wallet/offers": {"offer_uri": "openid-credential-offer://?credential_offer=%7B%7D"},
+        "/wallet/requests": {"request_uri": "openid4vp://?client_id=x"},
+        "/wallet/requests/response": {"request_uri": "openid4vp://?client_id=x", "choices": {}},
+    }
+    for path, body in bodies.items():
+        for headers in ({}, {"Authorization": "Bearer forged"}):
+            response = server.http.post(path, json=body, headers=headers)
+            assert response.status_code == 401, (path, response.text)
+            assert response.json()["code"] == "unauthorized"

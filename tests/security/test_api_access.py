@@ -70,6 +70,10 @@ AUTHENTICATED: dict[tuple[str, str], Any] = {
         {},
     ),
     ("GET", "/issuers/{slug}/audit"): lambda t: (f"/issuers/{t.slug}/audit", {}),
+    ("POST", "/issuers/{slug}/offers"): lambda t: (
+        f"/issuers/{t.slug}/offers",
+        {"json": {"achievement_id": t.achievement, "recipient": RECIPIENT}},
+    ),
     ("POST", "/issuers/{slug}/credentials/revoke"): lambda t: (
         f"/issuers/{t.slug}/credentials/revoke",
         {"json": {"ids": [t.credential]}},
