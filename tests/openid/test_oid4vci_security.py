@@ -13,9 +13,12 @@
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import time
 
 import httpx
+import pytest
+from sqlalchemy import text
 
 from issuer.oid4vci import MAX_TX_CODE_ATTEMPTS
 from tests.openid.conftest import SLUG, Server
@@ -212,3 +215,23 @@ def test_offers_need_the_issuing_scope(server: Server) -> None:
         json={**body, "credential_configuration_ids": ["mdoc"]},
     )
     assert bad.status_code == 422
+
+
+def test_no_code_pin_or_token_in_logs_or_tables(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    made = server.offer(by_reference=True)
+    wallet = Wallet(server.http, resolve_offer(server.http, str(made["offer_uri"])))
+    assert wallet.token(str(made["tx_code"])).status_code == 200
+    nonce = wallet.nonce()
+    assert wallet.request(SD, [holder_key()], nonce=nonce).status_code == 200
+    secrets = [wallet.code, str(made["tx_code"]), str(wallet.access_token), nonce]
+    logged = caplog.text
+    assert not [s for s in secrets if s in logged]
+    engine = server.app.state.issuer.engine
+    with engine.connect() as connection:
+        for table in ("credential_offer", "oid4vci_token", "oid4vci_nonce", "oid4vci_notification"):
+            rows = connection.execute(text(f"SELECT * FROM {table}")).all()
+            dumped = repr(rows)
+            assert rows and not [s for s in secrets if s in dumped], table
