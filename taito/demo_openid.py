@@ -16,7 +16,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,44 +36,57 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(contexts: Path) -> Iterator[tuple[str, str]]:
-    """A Taito on loopback; yields its base URL and operator token."""
+def loopback(make_app: Callable[[str], Any]) -> Iterator[tuple[str, Any]]:
+    """Serve ``make_app(base_url)`` with uvicorn on a free loopback port; yield ``(base, app)``."""
     import uvicorn
 
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = make_app(base)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        raise RuntimeError("The loopback server did not start.")
+    try:
+        yield base, app
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@contextmanager
+def serve(contexts: Path) -> Iterator[tuple[str, str]]:
+    """A throw-away Taito (SQLite) on loopback; yields its base URL and operator token."""
     from taito.app import create_app
     from taito.database import make_engine, upgrade
 
     with tempfile.TemporaryDirectory(prefix="taito-demo-openid-") as scratch:
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
         operator = secrets.token_urlsafe(24)
-        settings = Settings(
-            database_url=f"sqlite:///{Path(scratch) / 'demo.db'}",
-            master_key=KeyVault.new_master_key(),
-            operator_token=operator,
-            public_url=base,
-            context_dir=contexts,
-            allow_private_network=True,  # the parties reach each other on loopback
-            log_level="WARNING",
-        )
-        engine = make_engine(settings.database_url)
+        url = f"sqlite:///{Path(scratch) / 'demo.db'}"
+        engine = make_engine(url)
         upgrade(engine)
         engine.dispose()
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not server.started:
-            raise RuntimeError("The demo server did not start.")
-        try:
+
+        def make_app(base: str) -> Any:
+            settings = Settings(
+                database_url=url,
+                master_key=KeyVault.new_master_key(),
+                operator_token=operator,
+                public_url=base,
+                context_dir=contexts,
+                allow_private_network=True,  # the parties reach each other on loopback
+                log_level="WARNING",
+            )
+            return create_app(settings)
+
+        with loopback(make_app) as (base, _app):
             yield base, operator
-        finally:
-            server.should_exit = True
-            thread.join(timeout=30)
 
 
 def _png(data_uri: str) -> bytes:

@@ -5,9 +5,6 @@ The OpenID tests talk to it over HTTP only, as a wallet and a relying party woul
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from keys.store import KeyVault
 from schemas.contexts import ContextCache
 from taito.app import create_app
 from taito.database import make_engine, upgrade
+from taito.demo_openid import loopback
 from taito.settings import Settings
 from tests.issuer.conftest import ACHIEVEMENT, OPERATOR
 
@@ -47,12 +44,6 @@ class Server:
         return dict(response.json())
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def server(database_url: str, tmp_path: Path, shared: Path) -> Iterator[Server]:
     contexts = tmp_path / "contexts"
@@ -60,55 +51,44 @@ def server(database_url: str, tmp_path: Path, shared: Path) -> Iterator[Server]:
     engine = make_engine(database_url)
     upgrade(engine)
     engine.dispose()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        database_url=database_url,
-        master_key=KeyVault.new_master_key(),
-        operator_token=OPERATOR,
-        public_url=base,
-        context_dir=contexts,
-        allow_private_network=True,
-    )
-    app = create_app(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        with httpx.Client(base_url=base, timeout=60) as http:
-            operator = {"Authorization": f"Bearer {OPERATOR}"}
-            created = http.post(
-                "/issuers",
-                headers=operator,
-                json={
-                    "slug": SLUG,
-                    "legal_name": {
-                        "fi": "Tampereen korkeakoulu",
-                        "sv": "Tammerfors högskola",
-                        "en": "Tampere College",
-                    },
-                    "url": "https://tampere.example",
-                    "country": "FI",
-                    "key_types": ["ed25519", "p256", "rsa"],
-                },
+
+    def make_app(base: str) -> Any:
+        return create_app(
+            Settings(
+                database_url=database_url,
+                master_key=KeyVault.new_master_key(),
+                operator_token=OPERATOR,
+                public_url=base,
+                context_dir=contexts,
+                allow_private_network=True,
             )
-            assert created.status_code == 201, created.text
-            key = http.post(
-                f"/issuers/{SLUG}/api-keys",
-                headers=operator,
-                json={"name": "registrar", "scopes": ["issuer:admin"]},
-            ).json()["key"]
-            admin = {"Authorization": f"Bearer {key}"}
-            achievement = http.post(
-                f"/issuers/{SLUG}/achievements", headers=admin, json=ACHIEVEMENT
-            ).json()
-            yield Server(base, http, admin, achievement["id"], app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+        )
+
+    with loopback(make_app) as (base, app), httpx.Client(base_url=base, timeout=60) as http:
+        operator = {"Authorization": f"Bearer {OPERATOR}"}
+        created = http.post(
+            "/issuers",
+            headers=operator,
+            json={
+                "slug": SLUG,
+                "legal_name": {
+                    "fi": "Tampereen korkeakoulu",
+                    "sv": "Tammerfors högskola",
+                    "en": "Tampere College",
+                },
+                "url": "https://tampere.example",
+                "country": "FI",
+                "key_types": ["ed25519", "p256", "rsa"],
+            },
+        )
+        assert created.status_code == 201, created.text
+        key = http.post(
+            f"/issuers/{SLUG}/api-keys",
+            headers=operator,
+            json={"name": "registrar", "scopes": ["issuer:admin"]},
+        ).json()["key"]
+        admin = {"Authorization": f"Bearer {key}"}
+        achievement = http.post(
+            f"/issuers/{SLUG}/achievements", headers=admin, json=ACHIEVEMENT
+        ).json()
+        yield Server(base, http, admin, achievement["id"], app)
