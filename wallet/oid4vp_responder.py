@@ -200,13 +200,16 @@ def _held(context: WalletContext, learner: Learner, row: Any) -> Held | None:
     return Held(row, text, document, credential_types(fmt, document, context.verifier.loader))
 
 
-def _holdings(session: Session, context: WalletContext, learner: Learner) -> list[Held]:
+def _holdings(
+    session: Session, context: WalletContext, learner: Learner, query: DcqlQuery
+) -> list[Held]:
+    """The learner's valid credentials of the formats the query asks for, read for matching
+    (only those are decrypted)."""
+    wanted = {STORED_FORMAT[q.format] for q in query.credentials}
     rows = [
         r
         for r in storage.credentials_of(session, learner)
-        if r.verified
-        and r.status not in ("revoked", "expired")
-        and r.format in STORED_FORMAT.values()
+        if r.verified and r.status not in ("revoked", "expired") and r.format in wanted
     ]
     return [h for h in (_held(context, learner, r) for r in rows) if h is not None]
 
@@ -230,7 +233,7 @@ def candidates(
     session: Session, context: WalletContext, learner: Learner, request: AuthorizationRequest
 ) -> dict[str, list[Candidate]]:
     """For each credential query, the learner's credentials that answer it (§6.4)."""
-    holdings = _holdings(session, context, learner)
+    holdings = _holdings(session, context, learner, request.query)
     result: dict[str, list[Candidate]] = {}
     for query in request.query.credentials:
         result[query.id] = []
@@ -339,7 +342,7 @@ def respond(
 ) -> Responded:
     """Present the chosen credentials for each query id and post the response (§8.1, §8.2)."""
     request = resolve_request(context, uri)
-    by_id = {h.row.id: h for h in _holdings(session, context, learner)}
+    by_id = {h.row.id: h for h in _holdings(session, context, learner, request.query)}
     vp_token: dict[str, list[Any]] = {}
     for query_id, credential_ids in choices.items():
         query = request.query.credential(query_id)
