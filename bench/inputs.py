@@ -10,8 +10,13 @@ OB3_CONTEXTS = [
 ]
 
 
-def open_badge(issuer: str, *, alignments: int = 0, results: int = 0) -> dict[str, Any]:
-    """An OpenBadgeCredential (OB 3.0 §B.1.1) with an optional number of alignments / results."""
+def open_badge(
+    issuer: str, *, alignments: int = 0, results: int = 0, serial: int = 0
+) -> dict[str, Any]:
+    """An OpenBadgeCredential (OB 3.0 §B.1.1) with an optional number of alignments / results.
+
+    ``serial`` varies the credential's and the learner's identifiers (distinct credentials).
+    """
     achievement: dict[str, Any] = {
         "id": "https://uni.example/achievements/data-science-101",
         "type": ["Achievement"],
@@ -46,7 +51,7 @@ def open_badge(issuer: str, *, alignments: int = 0, results: int = 0) -> dict[st
             for i in range(results)
         ]
     subject: dict[str, Any] = {
-        "id": "did:example:learner-1234",
+        "id": f"did:example:learner-{1234 + serial}",
         "type": ["AchievementSubject"],
         "achievement": achievement,
     }
@@ -61,10 +66,22 @@ def open_badge(issuer: str, *, alignments: int = 0, results: int = 0) -> dict[st
         ]
     return {
         "@context": list(OB3_CONTEXTS),
-        "id": "urn:uuid:2f6c4d3e-8a1b-4c5d-9e0f-1a2b3c4d5e6f",
+        "id": f"urn:uuid:2f6c4d3e-8a1b-4c5d-9e0f-{0x1A2B3C4D5E6F + serial:012x}",
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "issuer": {"id": issuer, "type": ["Profile"], "name": "University of Example"},
         "validFrom": "2026-06-01T00:00:00Z",
         "name": "Introduction to Data Science",
         "credentialSubject": subject,
+    }
+
+
+def presentation(
+    credentials: list[dict[str, Any]], *, holder: str = "did:example:learner-1234"
+) -> dict[str, Any]:
+    """A VerifiablePresentation (VC Data Model 2.0 §4.13) of the given credentials."""
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "holder": holder,
+        "verifiableCredential": list(credentials),
     }
