@@ -19,7 +19,9 @@ offer cannot make the server reach a private address.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import secrets
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -29,7 +31,9 @@ from typing import Any
 import httpx
 from sqlmodel import Session
 
-from keys import jose
+from keys import base64url, jose
+from keys.jwk import PrivateKey, generate
+from keys.signing import KeySigner
 from schemas import strict_json
 from schemas.errors import TaitoError
 from verifier.http import FetchError, FetchTimeout, GuardedHttp
@@ -191,6 +195,7 @@ def resolve_offer(http: GuardedHttp, uri: str) -> dict[str, Any]:
 class IssuerInfo:
     metadata: dict[str, Any]
     token_endpoint: str
+    dpop_algorithms: list[str] = field(default_factory=list)
 
 
 def issuer_info(http: GuardedHttp, offer: Mapping[str, Any]) -> IssuerInfo:
@@ -210,7 +215,43 @@ def issuer_info(http: GuardedHttp, offer: Mapping[str, Any]) -> IssuerInfo:
     for name in ("credential_endpoint", "nonce_endpoint"):
         if not isinstance(metadata.get(name), str):
             raise InvalidOffer(f"The issuer's metadata has no {name}.")
-    return IssuerInfo(metadata, str(oauth["token_endpoint"]))
+    algorithms = oauth.get("dpop_signing_alg_values_supported")
+    return IssuerInfo(
+        metadata,
+        str(oauth["token_endpoint"]),
+        [a for a in algorithms if isinstance(a, str)] if isinstance(algorithms, list) else [],
+    )
+
+
+def dpop_proof(key: PrivateKey, method: str, url: str, access_token: str | None = None) -> str:
+    """A DPoP proof (RFC 9449 §4.2): typ, alg, the public jwk; htm, htu, iat, jti, and ath when
+    it goes with an access token (§4.3)."""
+    payload: dict[str, Any] = {
+        "htm": method,
+        "htu": url,
+        "iat": int(time.time()),
+        "jti": secrets.token_urlsafe(16),
+    }
+    if access_token is not None:
+        payload["ath"] = base64url.encode(hashlib.sha256(access_token.encode()).digest())
+    header = {"typ": "dpop+jwt", "jwk": key.public_key().to_jwk()}
+    return jose.sign_compact(json.dumps(payload).encode(), header, KeySigner.for_key(key))
+
+
+@dataclass(frozen=True)
+class Access:
+    """The access token and, when the server bound it (RFC 9449), the wallet's DPoP key."""
+
+    token: str
+    dpop: PrivateKey | None = None
+
+    def headers(self, url: str) -> dict[str, str]:
+        if self.dpop is None:
+            return {"Authorization": f"Bearer {self.token}"}
+        return {
+            "Authorization": f"DPoP {self.token}",
+            "DPoP": dpop_proof(self.dpop, "POST", url, self.token),
+        }
 
 
 # --- the flow ------------------------------------------------------------------------------------
@@ -271,12 +312,21 @@ def accept_offer(
                 extra={"tx_code": grant["tx_code"]},
             )
         form["tx_code"] = tx_code
-    status, token = post(http, info.token_endpoint, form=form)
-    if status != 200 or not isinstance(token, dict) or not token.get("access_token"):
+    # RFC 9449: when the server takes DPoP, the token is bound to a key made for this issuance.
+    dpop = generate("p256") if "ES256" in info.dpop_algorithms else None
+    headers = {"DPoP": dpop_proof(dpop, "POST", info.token_endpoint)} if dpop else None
+    status, token = post(http, info.token_endpoint, form=form, headers=headers)
+    if (
+        status != 200
+        or not isinstance(token, dict)
+        or not isinstance(token.get("access_token"), str)
+    ):
         raise _refused(status, token, "token request")
-    if str(token.get("token_type", "")).lower() != "bearer":
-        raise IssuerRefused("The issuer bound the token with DPoP, which this wallet does not do.")
-    auth = {"Authorization": f"Bearer {token['access_token']}"}
+    scheme = str(token.get("token_type", "")).lower()  # RFC 6749 §7.1, RFC 9449 §5
+    bound = scheme == "dpop"
+    if scheme not in ("bearer", "dpop") or (bound and dpop is None):
+        raise IssuerRefused(f"The issuer answered a token of type {scheme!r}.")
+    access = Access(token["access_token"], dpop if bound else None)
     metadata = info.metadata
     issuer = str(offer["credential_issuer"])
     configurations = metadata.get("credential_configurations_supported") or {}
@@ -298,10 +348,13 @@ def accept_offer(
         proof = _proof(key, issuer, nonce["c_nonce"], context.clock().timestamp())
         body = {"credential_configuration_id": config_id, "proofs": {"jwt": [proof]}}
         status, answer = post(
-            http, str(metadata["credential_endpoint"]), json_body=body, headers=auth
+            http,
+            str(metadata["credential_endpoint"]),
+            json_body=body,
+            headers=access.headers(str(metadata["credential_endpoint"])),
         )
         if status == 202 and isinstance(answer, dict) and "transaction_id" in answer:
-            answer = _deferred(http, metadata, auth, answer)
+            answer = _deferred(http, metadata, access, answer)
             if answer is None:
                 result.pending.append({"configuration": config_id})
                 continue
@@ -310,12 +363,12 @@ def accept_offer(
                 {"configuration": config_id, **_refused(status, answer, "credential request").extra}
             )
             continue
-        _store(session, context, learner, configuration, answer, result, http, metadata, auth)
+        _store(session, context, learner, configuration, answer, result, http, metadata, access)
     return result
 
 
 def _deferred(
-    http: GuardedHttp, metadata: Mapping[str, Any], auth: Mapping[str, str], answer: Any
+    http: GuardedHttp, metadata: Mapping[str, Any], access: Access, answer: Any
 ) -> dict[str, Any] | None:
     """§9: ask the deferred endpoint a few times, waiting the interval the issuer named."""
     endpoint = metadata.get("deferred_credential_endpoint")
@@ -325,7 +378,10 @@ def _deferred(
         interval = answer.get("interval", 5) if isinstance(answer, dict) else 5
         time.sleep(min(float(interval) if isinstance(interval, int | float) else 5.0, 2.0))
         status, answer = post(
-            http, endpoint, json_body={"transaction_id": answer["transaction_id"]}, headers=auth
+            http,
+            endpoint,
+            json_body={"transaction_id": answer["transaction_id"]},
+            headers=access.headers(endpoint),
         )
         if status == 200 and isinstance(answer, dict):
             return answer
@@ -343,7 +399,7 @@ def _store(
     result: Accepted,
     http: GuardedHttp,
     metadata: Mapping[str, Any],
-    auth: Mapping[str, str],
+    access: Access,
 ) -> None:
     """Verify and store each credential (§8.3) exactly as received, then notify (§11)."""
     fmt = str(configuration["format"])
@@ -380,5 +436,5 @@ def _store(
                 http,
                 endpoint,
                 json_body={"notification_id": notification_id, "event": event},
-                headers=auth,
+                headers=access.headers(endpoint),
             )

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import text
 
 from tests.openid.conftest import Server
 from tests.openid.test_oid4vp import IDS, create, poll, query_for
@@ -67,6 +68,10 @@ def test_wallet_accepts_an_offer_in_every_format(server: Server, learner: dict[s
     assert {c["name"] for c in stored} == {"Introduction to Data Science"}
     listed = server.http.get("/wallet/credentials", headers=learner).json()
     assert listed["total"] == 3
+    # the issuer offers DPoP (RFC 9449), so the wallet's access token was bound to its DPoP key
+    with server.app.state.issuer.engine.connect() as connection:
+        [(jkt,)] = connection.execute(text("SELECT dpop_jkt FROM oid4vci_token")).all()
+    assert jkt is not None
     # the issuer heard that the wallet kept them
     audit = server.http.get("/issuers/tampere/audit", headers=server.admin).json()
     assert sum(e["action"] == "offer.credential_accepted" for e in audit) == 3
