@@ -155,6 +155,8 @@ def _credential(value: Any, where: str) -> CredentialQuery:
     query_id = value.get("id")
     if not isinstance(query_id, str) or not _ID.match(query_id):
         raise _fail(f"{where}.id", "must be alphanumeric, '_' or '-'")
+    if "trusted_authorities" in value:  # §6.1.1: refused rather than silently ignored
+        raise _fail(f"{where}.trusted_authorities", "is not supported by this verifier")
     fmt = value.get("format")
     if fmt not in FORMATS:
         raise _fail(f"{where}.format", f"must be one of {', '.join(FORMATS)}")

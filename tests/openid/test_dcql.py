@@ -156,6 +156,11 @@ def test_credential_sets() -> None:
         },
         {"credentials": [{"id": "a", "format": "dc+sd-jwt", "meta": {}, "multiple": "yes"}]},
         {"credentials": [{"id": "a", "format": "dc+sd-jwt", "meta": {}}], "extra": 1},
+        {
+            "credentials": [
+                {"id": "a", "format": "dc+sd-jwt", "meta": {}, "trusted_authorities": []}
+            ]
+        },
     ],
 )
 def test_invalid_queries(bad: dict[str, Any]) -> None:
