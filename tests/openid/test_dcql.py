@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from keys.sd_jwt.disclosure import parse_pointer
 from verifier.dcql import InvalidDcqlQuery, match, parse_query, pointer, satisfied, select
 
 VCT = "https://uni.example/vct/learning-credential/v1"
@@ -167,3 +170,33 @@ def test_invalid_queries(bad: dict[str, Any]) -> None:
     with pytest.raises(InvalidDcqlQuery) as raised:
         parse_query(bad)
     assert raised.value.extra["errors"][0]["path"].startswith("dcql_query")
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=4), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@given(document=_JSON, data=st.data())
+def test_a_path_into_a_document_selects_its_value_and_round_trips_as_a_pointer(
+    document: Any, data: st.DataObject
+) -> None:
+    """Walking any document gives a path that selects exactly the value it walked to, and its
+    JSON Pointer (the SD-JWT disclosure address) names the same steps (RFC 6901)."""
+    path: list[str | int] = []
+    node = document
+    while isinstance(node, (dict, list)) and node and data.draw(st.booleans()):
+        if isinstance(node, dict):
+            key = data.draw(st.sampled_from(sorted(node)))
+        else:
+            key = data.draw(st.integers(min_value=0, max_value=len(node) - 1))
+        path.append(key)
+        node = node[key]
+    if not path:
+        return
+    assert select(document, path) == [node]
+    assert parse_pointer(pointer(path)) == tuple(str(p) for p in path)
