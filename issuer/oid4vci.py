@@ -113,10 +113,6 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _no_store() -> dict[str, str]:
-    return {"Cache-Control": "no-store"}
-
-
 # --- identifiers and metadata --------------------------------------------------------------------
 
 
@@ -472,9 +468,7 @@ def offer_by_reference(
 # --- DPoP (RFC 9449) -----------------------------------------------------------------------------
 
 
-def _jwt_claims(
-    token: str, typ: str, error: str
-) -> tuple[jose.JwsResult, dict[str, Any], PublicKey]:
+def _jwt_claims(token: str, typ: str, error: str) -> tuple[dict[str, Any], PublicKey]:
     """Verify a JWT signed by the key in its own header (``jwk``) or ``kid`` (did:key/did:jwk)."""
     try:
         decoded = jose.decode_unverified(token, max_bytes=16 * 1024)
@@ -495,7 +489,7 @@ def _jwt_claims(
         raise OAuthError(error, f"The JWT is not valid: {exc.detail}") from exc
     if not isinstance(claims, dict):
         raise OAuthError(error, "The JWT payload is not a JSON object.")
-    return result, claims, keys[0]
+    return claims, keys[0]
 
 
 def _header_key(header: Mapping[str, Any], error: str) -> PublicKey:
@@ -537,7 +531,7 @@ def _check_dpop(
 ) -> str:
     """Check a DPoP proof (RFC 9449 §4.3) and return its key's thumbprint (``jkt``)."""
     error = "invalid_dpop_proof"
-    _, claims, key = _jwt_claims(proof, DPOP_TYP, error)
+    claims, key = _jwt_claims(proof, DPOP_TYP, error)
     now = context.clock()
     if claims.get("htm") != method or claims.get("htu") != url:
         raise OAuthError(error, "The DPoP proof is for another method or URL (htm / htu).")
@@ -794,7 +788,7 @@ def _proof_keys(
     keys: list[HolderKey] = []
     nonces: set[Any] = set()
     for proof in jwts:
-        _, claims, key = _jwt_claims(proof, PROOF_TYP, "invalid_proof")
+        claims, key = _jwt_claims(proof, PROOF_TYP, "invalid_proof")
         aud = claims.get("aud")
         if aud != audience and not (isinstance(aud, list) and audience in aud):
             raise OAuthError("invalid_proof", "The proof's 'aud' is not this credential issuer.")
