@@ -7,7 +7,8 @@ learner holding N distinct VC-JWT Open Badges (signed by a did:key issuer, verif
 encrypted through the wallet's own ``store_credential``), then sends requests through the ASGI
 app (``create_app``, real routing, authentication and serialisation): pages of the plain list at
 random offsets and searches (``q``) for words that match from one in ten to one in a hundred
-credentials, 50 per page. Prints p50 / p95 / max in milliseconds; the target is p95 < 50 ms.
+credentials, 50 per page. Planner statistics are refreshed after filling (``ANALYZE``, as
+autovacuum does). Prints p50 / p95 / max in milliseconds; the target is p95 < 50 ms.
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ from wallet import accounts, storage
 from wallet.tables import Learner
 
 ROOT = Path(__file__).resolve().parents[1]
+# Words that are not in the shared description of ``bench.inputs.open_badge``: each one matches
+# one credential in ten.
 SUBJECTS = [
-    "statistics", "databases", "machine learning", "ethics", "cloud computing", "finnish",
-    "project management", "cyber security", "linear algebra", "data visualisation",
+    "econometrics", "databases", "robotics", "ethics", "cloud computing", "finnish",
+    "project management", "cyber security", "linear algebra", "graph theory",
 ]  # fmt: skip
 
 
@@ -119,6 +122,12 @@ def main() -> None:
             _learner_id, fill_seconds = _fill(
                 app, args.credentials, cache.loader(include_test_only=False)
             )
+            # Planner statistics as autovacuum (PostgreSQL) keeps them in steady state.
+            with app.state.engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            ) as connection:
+                postgres = connection.dialect.name == "postgresql"
+                connection.execute(text("VACUUM ANALYZE" if postgres else "ANALYZE"))
             print(
                 f"stored {args.credentials} credentials (signed, verified, encrypted) "
                 f"in {fill_seconds:.1f} s on {make_url(database_url).get_backend_name()}"

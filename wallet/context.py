@@ -80,7 +80,7 @@ class WalletContext:
         return self.token_secret
 
 
-def get_wallet(request: Request) -> WalletContext:
+async def get_wallet(request: Request) -> WalletContext:  # no I/O: stays on the event loop
     context: WalletContext = request.app.state.wallet
     return context
 

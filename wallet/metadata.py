@@ -23,6 +23,7 @@ EQF = "http://data.europa.eu/snb/eqf/"
 ISCED_F = "http://data.europa.eu/snb/isced-f/"
 ESCO = "http://data.europa.eu/esco/"
 MAX_TEXT = 500
+SEARCH_TEXT_BYTES = 1000
 
 
 @dataclass
@@ -52,7 +53,9 @@ class Metadata:
     def search_text(self) -> str:
         parts = [self.name, self.description, self.issuer_name, self.issuer_id, *self.types]
         parts += [s.get("name") for s in self.skills]
-        return " ".join(p for p in parts if p).lower()[:4000]
+        # At most SEARCH_TEXT_BYTES of UTF-8, so it fits a B-tree index entry on PostgreSQL.
+        joined = " ".join(p for p in parts if p).lower()
+        return joined.encode()[:SEARCH_TEXT_BYTES].decode("utf-8", "ignore")
 
 
 def text(value: Any, language: str = "en") -> str | None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import String, func, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
@@ -285,7 +285,8 @@ def import_credential(
 
 @dataclass(frozen=True)
 class CredentialQuery:
-    """Filters of the list: ``q`` searches name, description, issuer, types and skills."""
+    """Filters of the list: every word of ``q`` must appear in the name, description, issuer,
+    types or skills."""
 
     q: str | None = None
     issuer: str | None = None
@@ -305,31 +306,40 @@ class CredentialPage:
 
 
 def list_credentials(session: Session, learner: Learner, query: CredentialQuery) -> CredentialPage:
-    """One page of the learner's credentials, newest first; metadata columns only."""
+    """One page of the learner's credentials, newest first; metadata columns only.
+
+    Without words the page comes from the ``(learner_id, added_at, id)`` index. With words, the
+    matching ``(id, added_at)`` pairs are read from the covering search index (one pass that also
+    gives the total), ordered here, and only the page's rows are loaded."""
     conditions: list[Any] = [WalletCredential.learner_id == learner.id]
-    if query.q:
-        conditions.append(
-            col(WalletCredential.search_text).contains(query.q.lower(), autoescape=True)
-        )
+    words = (query.q or "").lower().split()[:8]  # every word, in any order
+    for word in words:
+        conditions.append(col(WalletCredential.search_text).contains(word, autoescape=True))
     if query.issuer:
         conditions.append(WalletCredential.issuer_id == query.issuer)
     if query.status:
         conditions.append(WalletCredential.status == query.status)
     if query.format:
         conditions.append(WalletCredential.format == query.format)
-    total = session.exec(
-        select(func.count()).select_from(WalletCredential).where(*conditions)
-    ).one()
-    rows = list(
-        session.exec(
-            select(WalletCredential)
-            .where(*conditions)
-            .options(defer(WalletCredential.ciphertext), defer(WalletCredential.report))  # type: ignore[arg-type]
-            .order_by(col(WalletCredential.added_at).desc(), col(WalletCredential.id).desc())
-            .offset(query.offset)
-            .limit(query.limit)
-        )
+    newest_first = (col(WalletCredential.added_at).desc(), col(WalletCredential.id).desc())
+    listed = (
+        select(WalletCredential)
+        .options(defer(WalletCredential.ciphertext), defer(WalletCredential.report))  # type: ignore[arg-type]
+        .order_by(*newest_first)
     )
+    if words:
+        # The time as the database returns it (sortable), without parsing one datetime per match.
+        added = type_coerce(WalletCredential.added_at, String)
+        matches = list(session.exec(select(WalletCredential.id, added).where(*conditions)))
+        matches.sort(key=lambda match: (match[1], match[0]), reverse=True)
+        total = len(matches)
+        page_ids = [match[0] for match in matches[query.offset : query.offset + query.limit]]
+        rows = list(session.exec(listed.where(col(WalletCredential.id).in_(page_ids))))
+    else:
+        total = session.exec(
+            select(func.count()).select_from(WalletCredential).where(*conditions)
+        ).one()
+        rows = list(session.exec(listed.where(*conditions).offset(query.offset).limit(query.limit)))
     following = query.offset + len(rows)
     return CredentialPage(
         rows, int(total), query.limit, query.offset, following if following < total else None

@@ -130,7 +130,10 @@ class WalletCredential(SQLModel, table=True):
     __tablename__ = "wallet_credential"
     __table_args__ = (
         UniqueConstraint("learner_id", "content_hash"),
-        Index("ix_wallet_credential_learner_added", "learner_id", "added_at"),
+        # The list pages newest first from this index alone (id breaks ties).
+        Index("ix_wallet_credential_learner_added", "learner_id", "added_at", "id"),
+        # Search reads this narrow, covering index instead of rows that carry the encrypted blob.
+        Index("ix_wallet_credential_learner_search", "learner_id", "search_text", "added_at", "id"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)

@@ -107,10 +107,12 @@ def test_import_list_search_raw_delete(client: TestClient) -> None:
         "/wallet/credentials", params={"q": "databases"}, headers=account.headers
     ).json()
     assert [i["name"] for i in found["items"]] == ["Relational Databases"]
-    skill = client.get(
-        "/wallet/credentials", params={"q": "esco skill 1"}, headers=account.headers
+    words = client.get(
+        "/wallet/credentials", params={"q": "science  STATISTICS"}, headers=account.headers
     ).json()
-    assert skill["total"] == 2  # the two badges with two alignments each
+    assert [i["name"] for i in words["items"]] == ["Statistics for Data Science"]
+    skill = client.get("/wallet/credentials", params={"q": "ESCO"}, headers=account.headers).json()
+    assert skill["total"] == 3  # skills are searchable: every credential aligns to ESCO
     page = client.get("/wallet/credentials", params={"limit": 2}, headers=account.headers).json()
     assert len(page["items"]) == 2 and page["next_offset"] == 2
     rest = client.get(

@@ -128,12 +128,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("wallet_credential", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_wallet_credential_learner_added", ["learner_id", "added_at"], unique=False
+            "ix_wallet_credential_learner_added", ["learner_id", "added_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_wallet_credential_learner_search",
+            ["learner_id", "search_text", "added_at", "id"],
+            unique=False,
         )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("wallet_credential", schema=None) as batch_op:
+        batch_op.drop_index("ix_wallet_credential_learner_search")
         batch_op.drop_index("ix_wallet_credential_learner_added")
 
     op.drop_table("wallet_credential")
