@@ -42,6 +42,7 @@ from keys.did import did_key_method_id
 from keys.jwk import generate
 from keys.signing import KeySigner
 from keys.store import KeyStore
+from schemas import strict_json
 from schemas.errors import TaitoError
 from schemas.oauth import OAuthError
 from schemas.qr import qr_png, qr_svg
@@ -437,9 +438,9 @@ def _vp_token(value: str | None, query: DcqlQuery) -> dict[str, list[Any]]:
     if not value:
         raise OAuthError("invalid_request", "The response has no vp_token.")
     try:
-        token = json.loads(value)
-    except ValueError as exc:
-        raise OAuthError("invalid_request", "vp_token is not JSON.") from exc
+        token = strict_json.loads(value)
+    except TaitoError as exc:
+        raise OAuthError("invalid_request", f"vp_token is not JSON: {exc.detail}") from exc
     if not isinstance(token, dict) or not token:
         raise OAuthError("invalid_request", "vp_token must be a JSON object keyed by query id.")
     for query_id, presentations in token.items():

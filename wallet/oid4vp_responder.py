@@ -142,9 +142,9 @@ def resolve_request(context: WalletContext, uri: str) -> AuthorizationRequest:
         for name in ("dcql_query", "client_metadata"):
             if isinstance(params.get(name), str):
                 try:
-                    params[name] = json.loads(params[name])
-                except ValueError as exc:
-                    raise _bad(f"{name} is not JSON.") from exc
+                    params[name] = strict_json.loads(params[name])
+                except TaitoError as exc:
+                    raise _bad(f"{name} is not JSON: {exc.detail}") from exc
     if params.get("response_type") != "vp_token":
         raise _bad("Only response_type=vp_token is supported.")
     if params.get("response_mode") != "direct_post":

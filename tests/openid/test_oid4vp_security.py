@@ -153,3 +153,9 @@ def test_relying_party_api(server: Server) -> None:
     assert no_types.status_code == 422
     # the request object exists only for signed requests
     assert server.http.get(f"{path}/request").status_code == 404
+
+
+def test_deeply_nested_vp_token_is_a_named_refusal(server: Server) -> None:
+    _, request = _request(server)
+    form = {"vp_token": "[" * 5000 + "]" * 5000, "state": request["state"]}
+    assert "nested" in _refused(server.http.post(request["response_uri"], data=form))

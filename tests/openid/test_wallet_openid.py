@@ -189,3 +189,19 @@ def test_wallet_openid_routes_need_a_learner(server: Server) -> None:
             response = server.http.post(path, json=body, headers=headers)
             assert response.status_code == 401, (path, response.text)
             assert response.json()["code"] == "unauthorized"
+
+
+def test_wallet_refuses_a_deeply_nested_query(server: Server, learner: dict[str, str]) -> None:
+    uri = "openid4vp://?" + urllib.parse.urlencode(
+        {
+            "client_id": "redirect_uri:https://x.example/cb",
+            "response_type": "vp_token",
+            "response_mode": "direct_post",
+            "response_uri": "https://x.example/cb",
+            "nonce": "n",
+            "dcql_query": "[" * 2000 + "]" * 2000,
+        }
+    )
+    response = server.http.post("/wallet/requests", json={"request_uri": uri}, headers=learner)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid_presentation_request"
