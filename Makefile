@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export TAITO_SHARED_DIR := $(SHARED)
 
-.PHONY: install run test lint contexts interop-deps browser-deps bench clean
+.PHONY: install run test lint contexts interop-deps browser-deps bench-deps bench clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,8 +63,16 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: install contexts interop-deps
+# The JavaScript comparators of the benchmark (git-ignored node_modules).
+bench/node/node_modules/.installed: bench/node/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix bench/node --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the JavaScript comparators will be skipped"; fi
+
+bench-deps: bench/node/node_modules/.installed
+
+bench: install contexts bench-deps
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var tests/interop/node_modules tests/browser/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var tests/interop/node_modules tests/browser/node_modules bench/node/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -144,7 +144,7 @@ def test_benchmark_inputs_take_the_fast_path(loader: StaticLoader) -> None:
     issuer = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
     for document in (
         open_badge(issuer),
-        open_badge(issuer, alignments=25, results=12),
+        open_badge(issuer, alignments=36, results=16),
         presentation([{**open_badge(issuer, serial=i), "proof": SAMPLE_PROOF} for i in range(5)]),
     ):
         fast = fast_canonicalizer(loader).canonicalize(document)
