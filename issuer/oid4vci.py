@@ -514,7 +514,10 @@ def _fresh_iat(claims: Mapping[str, Any], now: datetime, error: str) -> None:
     iat = claims.get("iat")
     if isinstance(iat, bool) or not isinstance(iat, int | float):
         raise OAuthError(error, "The JWT has no numeric 'iat'.")
-    moment = datetime.fromtimestamp(iat, UTC)
+    try:
+        moment = datetime.fromtimestamp(iat, UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise OAuthError(error, "The JWT's 'iat' is not a date.") from exc
     if moment > now + CLOCK_SKEW or moment < now - PROOF_MAX_AGE:
         raise OAuthError(error, "The JWT's 'iat' is not recent.")
 

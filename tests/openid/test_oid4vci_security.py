@@ -116,6 +116,7 @@ def test_proofs_with_wrong_audience_typ_age_or_signature(server: Server) -> None
     assert (
         send(proof(key, wallet.issuer, wallet.nonce(), iat=time.time() + 3600)) == "invalid_proof"
     )
+    assert send(proof(key, wallet.issuer, wallet.nonce(), iat=1e20)) == "invalid_proof"
     header, payload, signature = proof(key, wallet.issuer, wallet.nonce()).split(".")
     forged = f"{header}.{payload}.{signature[:-4]}AAAA"
     assert send(forged) == "invalid_proof"
@@ -235,3 +236,45 @@ def test_no_code_pin_or_token_in_logs_or_tables(
             rows = connection.execute(text(f"SELECT * FROM {table}")).all()
             dumped = repr(rows)
             assert rows and not [s for s in secrets if s in dumped], table
+
+
+def test_malformed_protocol_requests_get_oauth_errors_never_500(server: Server) -> None:
+    wallet, made = _wallet(server)
+    token_url = wallet.as_metadata["token_endpoint"]
+    assert _error(server.http.post(token_url, json={"grant_type": "x"})) == "invalid_request"
+    repeated = "grant_type=a&grant_type=b"
+    assert (
+        _error(
+            server.http.post(
+                token_url,
+                content=repeated,
+                headers={"content-type": "application/x-www-form-urlencoded"},
+            )
+        )
+        == "invalid_request"
+    )
+    assert _error(server.http.post(token_url, data={"grant_type": "password"})) == (
+        "unsupported_grant_type"
+    )
+    assert wallet.token(str(made["tx_code"])).status_code == 200
+    url = wallet.metadata["credential_endpoint"]
+    headers = wallet.headers("credential_endpoint")
+    bodies: list[dict[str, object]] = [
+        {"content": b"\xff\xfe not json"},
+        {"content": b"[1, 2]"},
+        {"content": b"[" * 500 + b"]" * 500},
+        {"json": {"credential_configuration_id": 7}},
+        {"json": {"credential_configuration_id": SD, "proofs": "jwt"}},
+        {"json": {"credential_configuration_id": SD, "proofs": {"jwt": ["a.b.c", 5]}}},
+        {"json": {"credential_configuration_id": SD, "proofs": {"jwt": ["not-a-jwt"]}}},
+        {"json": {"credential_configuration_id": SD, "proofs": {"ldp_vp": [{}]}}},
+    ]
+    for body in bodies:
+        response = server.http.post(
+            url, headers={**headers, "content-type": "application/json"}, **body
+        )
+        assert response.status_code == 400, (body, response.text)
+        assert response.json()["error"] in (
+            "invalid_credential_request",
+            "invalid_proof",
+        ), response.text
