@@ -159,3 +159,19 @@ def test_deeply_nested_vp_token_is_a_named_refusal(server: Server) -> None:
     _, request = _request(server)
     form = {"vp_token": "[" * 5000 + "]" * 5000, "state": request["state"]}
     assert "nested" in _refused(server.http.post(request["response_uri"], data=form))
+
+
+def test_malformed_responses_get_oauth_errors_never_500(server: Server) -> None:
+    created, request = _request(server, "ldp_vc")
+    url = request["response_uri"]
+    as_json = server.http.post(url, json={"vp_token": {}, "state": request["state"]})
+    assert _refused(as_json)
+    for vp_token in ('"x"', "[]", '{"cred": "x"}', '{"cred": [5]}', '{"cred": ["a.b.c"]}'):
+        response = server.http.post(url, data={"vp_token": vp_token, "state": request["state"]})
+        _refused(response)
+    assert poll(server, created)["status"] == "failed"  # refused more than three times
+    unknown = server.http.post(
+        "/verifier/requests/00000000-0000-4000-8000-000000000000/response",
+        data={"vp_token": "{}", "state": "x"},
+    )
+    assert _refused(unknown)
