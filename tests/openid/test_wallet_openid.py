@@ -205,3 +205,34 @@ def test_wallet_refuses_a_deeply_nested_query(server: Server, learner: dict[str,
     response = server.http.post("/wallet/requests", json={"request_uri": uri}, headers=learner)
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "invalid_presentation_request"
+
+
+def test_wallet_reports_a_deferred_credential_as_pending(
+    server: Server, learner: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from issuer import oid4vci
+    from wallet import oid4vci_client
+
+    if server.app.state.batch_worker is not None:
+        server.app.state.batch_worker.stop()  # the batch is not signed yet
+    monkeypatch.setattr(oid4vci_client, "MAX_DEFERRED_POLLS", 1)
+    monkeypatch.setattr(oid4vci, "DEFERRED_INTERVAL", 0)
+    created = server.http.post(
+        "/issuers/tampere/batches",
+        params={"achievement_id": server.achievement_id, "formats": ["ob3-di"]},
+        headers={**server.admin, "content-type": "text/csv"},
+        content="row_key,email\nS-1,aino@example.fi\n",
+    )
+    assert created.status_code == 202, created.text
+    made = server.offer(
+        achievement_id=None,
+        recipient=None,
+        batch_id=created.json()["id"],
+        row_key="S-1",
+        credential_configuration_ids=["LearningCredential_dc+sd-jwt"],
+    )
+    response = accept(server, learner, offer_uri=made["offer_uri"], tx_code=made["tx_code"])
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["credentials"] == [] and body["failed"] == []
+    assert body["pending"] == [{"configuration": "LearningCredential_dc+sd-jwt"}]
