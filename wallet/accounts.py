@@ -287,6 +287,16 @@ def logout(session: Session, context: WalletContext, token: str) -> None:
         session.commit()
 
 
+def logout_everywhere(session: Session, context: WalletContext, learner: Learner) -> None:
+    """Revoke every refresh token of the learner (every sign-in, every device)."""
+    session.exec(
+        update(RefreshToken)
+        .where(col(RefreshToken.learner_id) == learner.id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=context.clock())
+    )
+    session.commit()
+
+
 def check_password(context: WalletContext, learner: Learner, password: str) -> bool:
     try:
         return context.password_hasher.verify(learner.password_hash, password)

@@ -132,6 +132,17 @@ def logout(body: RefreshIn, context: WalletDep, session: SessionDep) -> Response
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@router.post(
+    "/auth/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke every refresh token of the account (all sign-ins, all devices)",
+    responses={401: PROBLEMS[401]},
+)
+def logout_all(learner: CurrentLearner, context: WalletDep, session: SessionDep) -> Response:
+    accounts.logout_everywhere(session, context, learner)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.post("/auth/verify-email", summary="Confirm the email address with the mailed token")
 def verify_email(body: EmailTokenIn, context: WalletDep, session: SessionDep) -> LearnerPublic:
     return LearnerPublic.of(accounts.verify_email(session, context, body.token))

@@ -186,15 +186,18 @@ def store_credential(
 ) -> WalletCredential:
     """Store an already verified credential (see :func:`import_credential`). Flushes; the caller
     commits. A concurrent duplicate rolls the session back and raises 409."""
-    if report.format in PRESENTATION_FORMATS:
-        raise UnsupportedInput(
-            "This is a presentation, not a credential: import the credentials it carries.",
-            extra={"report": report.to_json()},
-        )
     document = _document(received, report)
     if document is None:
         raise UnsupportedInput(
             "The input is not a credential the wallet can read.",
+            extra={"report": report.to_json()},
+        )
+    types = document.get("type")
+    if report.format in PRESENTATION_FORMATS or "VerifiablePresentation" in (
+        types if isinstance(types, list) else [types]
+    ):
+        raise UnsupportedInput(
+            "This is a presentation, not a credential: import the credentials it carries.",
             extra={"report": report.to_json()},
         )
     if not report.verified and not accept_unverified:

@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlmodel import select
 
+from keys import jwk, vc_jwt
+from keys.signing import KeySigner
 from schemas import baking
 from tests.wallet.conftest import (
     ISSUER_DID,
@@ -168,6 +170,21 @@ def test_refused_inputs_leave_nothing(client: TestClient) -> None:
         response = _import(client, account.headers, bad, content_type=content_type)
         assert response.status_code == 422, (bad, response.text)
         assert response.headers["content-type"] == "application/problem+json"
+    # A presentation is not a credential to keep, even when its learner insists.
+    holder = jwk.generate("ed25519")
+    presentation = vc_jwt.sign_presentation_jwt(
+        {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiablePresentation"],
+            "verifiableCredential": [badge],
+        },
+        signer=KeySigner.for_key(holder),
+    )
+    for insist in (False, True):
+        response = _import(
+            client, account.headers, presentation, params={"accept_unverified": str(insist)}
+        )
+        assert response.status_code == 422 and response.json()["code"] == "unsupported_input"
     assert client.get("/wallet/credentials", headers=account.headers).json()["total"] == 0
     kept = _import(client, account.headers, badge, params={"accept_unverified": "true"})
     assert kept.status_code == 201

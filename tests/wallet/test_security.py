@@ -158,6 +158,18 @@ def test_refresh_rotation_and_reuse_revokes_the_family(client: TestClient) -> No
     assert (
         client.post("/wallet/auth/refresh", json={"refresh_token": "rt_unknown"}).status_code == 401
     )
+    # Sign-out everywhere ends every family at once.
+    sessions = [
+        client.post(
+            "/wallet/auth/login", json={"email": account.email, "password": PASSWORD}
+        ).json()["refresh_token"]
+        for _ in range(2)
+    ]
+    fresh = client.post("/wallet/auth/login", json={"email": account.email, "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {fresh.json()['access_token']}"}
+    assert client.post("/wallet/auth/logout-all", headers=headers).status_code == 204
+    for token in [*sessions, fresh.json()["refresh_token"]]:
+        assert client.post("/wallet/auth/refresh", json={"refresh_token": token}).status_code == 401
 
 
 def test_login_rate_limit_per_account_and_per_client(client: TestClient) -> None:
