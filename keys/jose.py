@@ -31,7 +31,10 @@ signature call, and everything around it is policy PyJWT does not enforce the wa
 
 from __future__ import annotations
 
+import binascii
 import json
+import re
+import string
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -41,7 +44,6 @@ from keys.errors import InvalidSignature, KeysError
 from keys.jwk import KeyType, PublicKey
 from keys.signing import Signer
 from schemas import strict_json
-from schemas.errors import TaitoError
 
 __all__ = [
     "ALGORITHM_KEY_TYPE",
@@ -216,12 +218,37 @@ def sign_compact(payload: bytes, header: Mapping[str, Any], signer: Signer) -> s
     return token
 
 
-def _segment(text: str, what: str) -> bytes:
-    # base64url.decode accepts the canonical form only (RFC 4648 §3.5): a token has one spelling.
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_TO_STANDARD = str.maketrans("-_", "+/")
+_B64_VALUE = {
+    c: i for i, c in enumerate(string.ascii_uppercase + string.ascii_lowercase + "0123456789-_")
+}
+
+
+def decode_b64url(text: str) -> bytes | None:
+    """Canonical unpadded base64url (RFC 4648 §5, §3.5), as :func:`keys.base64url.decode` accepts
+    it, or ``None``. The trailing bits are checked on the last character instead of encoding the
+    result again, which halves the cost on the verification path."""
+    rest = len(text) % 4
+    if rest == 1 or not _B64URL.fullmatch(text):
+        return None
+    # 2 (3) characters carry 1 (2) bytes: their last character's low 4 (2) bits are padding
+    if rest and _B64_VALUE[text[-1]] & (0b1111 if rest == 2 else 0b11):
+        return None
     try:
-        return base64url.decode(text)
-    except TaitoError as exc:
-        raise MalformedJws(f"The JWS {what} is not canonical, unpadded base64url.") from exc
+        return binascii.a2b_base64(
+            text.translate(_TO_STANDARD) + "=" * (-rest % 4), strict_mode=True
+        )
+    except binascii.Error:  # pragma: no cover - the checks above leave nothing it refuses
+        return None
+
+
+def _segment(text: str, what: str) -> bytes:
+    # only the canonical form is accepted (RFC 4648 §3.5): a token has one spelling
+    data = decode_b64url(text)
+    if data is None:
+        raise MalformedJws(f"The JWS {what} is not canonical, unpadded base64url.")
+    return data
 
 
 def decode_unverified(token: str, *, max_bytes: int = MAX_TOKEN_BYTES) -> DecodedJws:

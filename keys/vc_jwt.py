@@ -35,6 +35,7 @@ off (``ob3-jwt``/``vc+jwt``/``vp+jwt``) or folded back in by the 1.1 transformat
 from __future__ import annotations
 
 import copy
+import functools
 import hmac
 import json
 from collections.abc import Callable, Collection, Mapping
@@ -520,8 +521,12 @@ def _issuer_of(payload: Mapping[str, Any]) -> str | None:
     return _entity_id(document.get("issuer"))
 
 
+@functools.lru_cache(maxsize=1024)
 def _resolve(did_url: str) -> VerificationMethod:
     """:func:`keys.did.resolve_offline`, with a did:jwk's JSON parsed strictly first.
+
+    A pure function of the DID URL (did:key / did:jwk carry the key itself), so results are kept
+    (bounded): decoding a compressed P-256 point costs more than verifying its signature.
 
     A did:jwk is attacker-chosen text here: its JWK must be a shallow JSON object without
     duplicate member names (RFC 7517 §4 / RFC 7515 §5.2 spirit) before it reaches the resolver.

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from keys import base64url, jose
+from keys import jose
 from keys.errors import InvalidSignature
 from keys.jwk import PublicKey
 from keys.sd_jwt.errors import InvalidArgument, SdJwtError, UnsupportedAlgorithm
@@ -26,11 +26,11 @@ MAX_JWT_BYTES = 1024 * 1024
 
 
 def b64_canonical(text: str, what: str, error: type[SdJwtError]) -> bytes:
-    """Strict, canonical base64url (see :func:`keys.base64url.decode`) with an SD-JWT error."""
-    try:
-        return base64url.decode(text)
-    except TaitoError as exc:
-        raise error(f"The {what} is not canonical base64url.") from exc
+    """Strict, canonical base64url (see :func:`keys.jose.decode_b64url`) with an SD-JWT error."""
+    data = jose.decode_b64url(text)
+    if data is None:
+        raise error(f"The {what} is not canonical base64url.")
+    return data
 
 
 def json_object(raw: bytes, what: str, error: type[SdJwtError]) -> dict[str, Any]:

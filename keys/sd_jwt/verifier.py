@@ -8,6 +8,7 @@ handles ``did:key`` / ``did:jwk``).
 
 from __future__ import annotations
 
+import functools
 import hmac
 import math
 from collections.abc import Callable, Collection, Mapping
@@ -100,14 +101,27 @@ def _check_validity(claims: Mapping[str, Any], now: float, leeway: float) -> Non
         raise IssuedInFuture("The SD-JWT is issued in the future.")
 
 
+# did:key / did:jwk resolution and JWK import are pure functions of their text: keep the results
+# (bounded), as decoding a compressed P-256 point costs more than verifying a signature with it.
+_resolve_offline = functools.lru_cache(maxsize=1024)(resolve_offline)
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_from_members(members: tuple[tuple[str, str], ...]) -> PublicKey:
+    return public_key_from_jwk(dict(members))
+
+
 def _holder_key(claims: Mapping[str, Any]) -> PublicKey:
     cnf = claims.get("cnf")
     if cnf is None:
         raise MissingConfirmationKey("A Key Binding JWT is present but the SD-JWT has no cnf.")
     if not isinstance(cnf, dict) or "jwk" not in cnf:
         raise MissingConfirmationKey("The SD-JWT cnf has no 'jwk' (RFC 7800 §3.2).")
+    jwk = cnf["jwk"]
     try:
-        return public_key_from_jwk(cnf["jwk"])
+        if isinstance(jwk, dict) and all(isinstance(v, str) for v in jwk.values()):
+            return _key_from_members(tuple(sorted(jwk.items())))
+        return public_key_from_jwk(jwk)
     except TaitoError as exc:
         raise InvalidClaim(f"The cnf.jwk is not a usable key: {exc.detail}") from exc
 
@@ -250,9 +264,9 @@ def resolve_offline_issuer_key(header: Mapping[str, Any], payload: Mapping[str, 
         did, _ = split_did_url(kid)
         if iss_did is not None and did != iss_did:
             raise IssuerKeyUnresolved("The kid names a key of another DID than iss.")
-        return resolve_offline(kid).public_key
+        return _resolve_offline(kid).public_key
     if iss_did is not None and isinstance(kid, str) and kid.startswith("#"):
-        return resolve_offline(iss_did + kid).public_key
+        return _resolve_offline(iss_did + kid).public_key
     if iss_did is not None and kid is None:
-        return resolve_offline(iss_did).public_key
+        return _resolve_offline(iss_did).public_key
     raise IssuerKeyUnresolved("Neither kid nor iss is a DID that can be resolved offline.")
