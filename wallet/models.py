@@ -96,7 +96,10 @@ class CredentialSummary(BaseModel):
     valid_from: datetime | None
     valid_until: datetime | None
     skills: list[Skill]
-    profile: dict[str, Any] = Field(description="ects, eqf_levels, fields_of_study (ISCED-F)")
+    profile: dict[str, Any] = Field(
+        description="ects, eqf_levels, fields_of_study (ISCED-F), workload_hours; holder_bound "
+        "when the credential is bound to a key (cnf): whether it is one of this learner's"
+    )
     verified: bool
     accepted_unverified: bool = Field(description="kept although it did not verify on import")
     status: str = Field(

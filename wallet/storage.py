@@ -43,6 +43,7 @@ from wallet.errors import (
     NotFound,
     UnsupportedInput,
 )
+from wallet.holder import holder_key_for
 from wallet.metadata import extract, unverified_jwt_document
 from wallet.tables import Learner, WalletCredential, new_id
 
@@ -210,6 +211,12 @@ def store_credential(
     if existing is not None:
         raise _refuse_duplicate(existing)
     meta = extract(document, report.format)
+    profile = meta.profile()
+    confirmation = document.get("cnf")
+    if isinstance(confirmation, Mapping) and isinstance(confirmation.get("jwk"), Mapping):
+        # RFC 7800 §3.2: bound to a key; can this learner prove possession (present it)?
+        own = holder_key_for(session, context, learner, confirmation["jwk"])
+        profile["holder_bound"] = own is not None
     now = context.clock()
     credential_id = new_id()
     row = WalletCredential(
@@ -233,7 +240,7 @@ def store_credential(
         valid_from=meta.valid_from,
         valid_until=meta.valid_until,
         skills=meta.skills,
-        profile=meta.profile(),
+        profile=profile,
         search_text=meta.search_text(),
         verified=report.verified,
         accepted_unverified=not report.verified,

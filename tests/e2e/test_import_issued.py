@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from keys import jwk
 from tests.e2e.conftest import Learner, Server
 
 ESCO_STATS = "http://data.europa.eu/esco/skill/cc7e8ff7-1ab8-4a56-b2fc-2a6b6b8bba1b"
@@ -64,6 +65,9 @@ def test_every_issued_format_imports_verified(server: Server, learner: Learner) 
     assert _checks(imported["ob3-di"])["status"] == "passed"  # Bitstring status list over HTTP
     assert _checks(imported["sd-jwt-vc"])["status"] == "passed"  # Token status list
     assert _checks(imported["elm"])["issuer_key"] == "passed"  # seal chain to the trust anchor
+    # The SD-JWT VC is bound (cnf) to the learner's own holder key: they can present it.
+    assert imported["sd-jwt-vc"]["profile"]["holder_bound"] is True
+    assert "holder_bound" not in imported["ob3-di"]["profile"]
 
     listing = server.http.get(
         "/wallet/credentials", params={"q": "data science"}, headers=learner.headers
@@ -77,6 +81,10 @@ def test_every_issued_format_imports_verified(server: Server, learner: Learner) 
         assert {e["credential_id"] for e in skill["credentials"]} == {
             imported[fmt]["id"] for fmt, skills in SKILLS.items() if uri in skills
         }
+    # Bound to a key that is not the learner's: kept, and flagged as not presentable by them.
+    strangers = server.issue(["sd-jwt-vc"], holder_jwk=jwk.generate("p256").public_key().to_jwk())
+    other_key = learner.import_credential(server.download(strangers["id"], "sd-jwt-vc").content)
+    assert other_key.status_code == 201 and other_key.json()["profile"]["holder_bound"] is False
     assert profile["eqf_levels"][0]["level"] == 6
     assert profile["fields_of_study"][0]["code"] == "0613"
 
