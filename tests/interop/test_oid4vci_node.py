@@ -34,17 +34,23 @@ CONFIGS = [
 PACKAGES = ("@openid4vc/openid4vci", "@openid4vc/oauth2", "@openid4vc/utils")
 
 
-@pytest.fixture(scope="session")
-def oid4vc_ts(node: str) -> str:
-    for package in PACKAGES:
+def require(node: str, packages: tuple[str, ...]) -> str:
+    """``node``, once these pinned packages are installed; else skip."""
+    for package in packages:
         if not (HERE / "node_modules" / package / "package.json").is_file():
             pytest.skip(f"npm package {package} not installed: {NPM_HINT}")
     return node
 
 
-def run_wallet(node: str, job: dict[str, Any]) -> dict[str, Any]:
+@pytest.fixture(scope="session")
+def oid4vc_ts(node: str) -> str:
+    return require(node, PACKAGES)
+
+
+def run_script(node: str, script: str, job: dict[str, Any]) -> dict[str, Any]:
+    """Run one job (JSON on stdin) through a Node script; its JSON answer."""
     completed = subprocess.run(
-        [node, str(HERE / "oid4vci.mjs")],
+        [node, str(HERE / script)],
         input=json.dumps(job),
         capture_output=True,
         text=True,
@@ -54,6 +60,11 @@ def run_wallet(node: str, job: dict[str, Any]) -> dict[str, Any]:
     )
     assert completed.returncode == 0, completed.stderr
     result: dict[str, Any] = json.loads(completed.stdout)
+    return result
+
+
+def run_wallet(node: str, job: dict[str, Any]) -> dict[str, Any]:
+    result = run_script(node, "oid4vci.mjs", job)
     assert result["ok"], f"{result.get('error')}\n{result.get('details')}"
     return result
 
@@ -93,17 +104,10 @@ def test_oid4vc_ts_wallet_gets_every_format(
 def test_oid4vc_ts_wallet_with_a_wrong_tx_code_gets_nothing(oid4vc_ts: str, server: Server) -> None:
     made = server.offer()
     wrong = f"{(int(made['tx_code']) + 1) % 10**6:06d}"
-    completed = subprocess.run(
-        [oid4vc_ts, str(HERE / "oid4vci.mjs")],
-        input=json.dumps(
-            {"offer_uri": made["offer_uri"], "tx_code": wrong, "configuration_ids": CONFIGS}
-        ),
-        capture_output=True,
-        text=True,
-        cwd=HERE,
-        timeout=NODE_TIMEOUT_SECONDS,
-        check=False,
+    result = run_script(
+        oid4vc_ts,
+        "oid4vci.mjs",
+        {"offer_uri": made["offer_uri"], "tx_code": wrong, "configuration_ids": CONFIGS},
     )
-    result = json.loads(completed.stdout)
     assert result["ok"] is False
     assert "invalid_grant" in result["error"] + result["details"]

@@ -10,13 +10,9 @@ request's nonce and client_id). Taito's verifier accepts it and records exactly 
 
 from __future__ import annotations
 
-import json
-import subprocess
-from typing import Any
-
 import pytest
 
-from tests.interop.conftest import HERE, NODE_TIMEOUT_SECONDS, NPM_HINT
+from tests.interop.test_oid4vci_node import require, run_script
 from tests.openid import conftest as openid_fixtures
 from tests.openid.conftest import Server
 from tests.openid.holder import Wallet, holder_key, resolve_offer
@@ -30,26 +26,7 @@ PACKAGES = ("@openid4vc/openid4vp", "@openid4vc/utils", "@sd-jwt/sd-jwt-vc")
 
 @pytest.fixture(scope="session")
 def oid4vp_ts(node: str) -> str:
-    for package in PACKAGES:
-        if not (HERE / "node_modules" / package / "package.json").is_file():
-            pytest.skip(f"npm package {package} not installed: {NPM_HINT}")
-    return node
-
-
-def _holder(node: str, job: dict[str, Any]) -> dict[str, Any]:
-    completed = subprocess.run(
-        [node, str(HERE / "oid4vp.mjs")],
-        input=json.dumps(job),
-        capture_output=True,
-        text=True,
-        cwd=HERE,
-        timeout=NODE_TIMEOUT_SECONDS,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    result: dict[str, Any] = json.loads(completed.stdout)
-    assert result["ok"], result.get("error")
-    return result
+    return require(node, PACKAGES)
 
 
 def test_oid4vc_ts_holder_answers_a_signed_dcql_request(oid4vp_ts: str, server: Server) -> None:
@@ -63,14 +40,16 @@ def test_oid4vc_ts_holder_answers_a_signed_dcql_request(oid4vp_ts: str, server: 
     created = create(
         server, [query_for(server, "dc+sd-jwt")], client_id_prefix="decentralized_identifier"
     )
-    result = _holder(
+    result = run_script(
         oid4vp_ts,
+        "oid4vp.mjs",
         {
             "request_uri": created["authorization_request"],
             "credential": credential,
             "holder_jwk": key.to_jwk(),
         },
     )
+    assert result["ok"], result.get("error")
     assert result["version"] == 100  # oid4vc-ts read the request as OpenID4VP 1.0 Final
     assert result["client_prefix"] == "decentralized_identifier"
     assert result["status"] == 200, result["body"]
