@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, func, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from wallet import envelope, mail
@@ -115,7 +116,11 @@ def register(
         created_at=context.clock(),
     )
     session.add(learner)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent registration of the same address won
+        session.rollback()
+        raise AccountExists("An account with this email already exists: sign in instead.") from exc
     ensure_holder_keys(session, context, learner)
     _verification_mail(session, context, learner, context.clock())
     session.commit()

@@ -262,7 +262,7 @@ def list_credentials(
         str | None, Query(max_length=200, description="words in name, issuer, skills")
     ] = None,
     issuer: Annotated[str | None, Query(max_length=2048)] = None,
-    status_: Annotated[str | None, Query(alias="status", max_length=32)] = None,
+    status_: Annotated[storage.Status | None, Query(alias="status")] = None,
     format: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,

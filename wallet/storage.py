@@ -22,7 +22,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import String, func, type_coerce
 from sqlalchemy.exc import IntegrityError
@@ -50,7 +50,7 @@ from wallet.tables import Learner, WalletCredential, new_id
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_CREDENTIAL_BYTES = 5 * 1024 * 1024
 PRESENTATION_FORMATS = {"ldp_vp", "jwt_vp"}
-STATUSES = ("valid", "revoked", "suspended", "expired", "unverified", "status_unknown")
+Status = Literal["valid", "revoked", "suspended", "expired", "unverified", "status_unknown"]
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ def _document(received: Received, report: VerificationReport) -> Mapping[str, An
     return unverified_jwt_document(text)
 
 
-def status_of(report: VerificationReport) -> str:
+def status_of(report: VerificationReport) -> Status:
     """One word for the list: revoked / suspended / expired / unverified / valid / unknown."""
     checks = {(c.id, c.status, c.code) for c in report.checks}
     codes_failed = {code for (_id, status, code) in checks if status == "failed"}

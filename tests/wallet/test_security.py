@@ -4,6 +4,7 @@ archive with a wrong passphrase, and account erasure leaving no row behind."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import re
 from datetime import timedelta
 from typing import Any
@@ -320,3 +321,19 @@ def test_secrets_never_in_responses(client: TestClient) -> None:
     assert PASSWORD not in me and "argon2" not in me and account.refresh_token not in me
     listing = client.get("/wallet/credentials", headers=account.headers).text
     assert "ciphertext" not in listing and "wrapped" not in listing
+
+
+def test_concurrent_registrations_of_one_address(client: TestClient) -> None:
+    """Of simultaneous sign-ups with one address exactly one account exists; the others get a
+    409 problem, never a 500."""
+    body = {"email": "same@example.fi", "password": PASSWORD}
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        codes = sorted(
+            pool.map(
+                lambda _: client.post("/wallet/auth/register", json=body).status_code, range(4)
+            )
+        )
+    assert codes == [201, 409, 409, 409]
+    with session_of(client) as session:
+        count = session.connection().execute(text("SELECT count(*) FROM learner")).scalar_one()
+    assert count == 1
