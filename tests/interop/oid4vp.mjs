@@ -3,10 +3,10 @@
 // openid4vp:// request (signed request object by request_uri, client_id prefix
 // decentralized_identifier with a did:key), and submits a direct_post response whose vp_token
 // carries an SD-JWT VC presented by @sd-jwt/sd-jwt-vc 0.19.0 with a KB-JWT bound to the
-// request's nonce and client_id, disclosing only the claims the DCQL query names.
+// request's nonce and client_id, disclosing only the claims the DCQL query names - or a Data
+// Integrity VP that @digitalbazaar/vc signed (di.mjs) over the request's challenge and domain.
 //
-// stdin:  {"request_uri", "credential", "holder_jwk" (private P-256 JWK)}
-// stdout: {"ok", "version", "client_prefix", "query_id", "status", "body"}
+// stdin:  one job (see `main` for the ops); stdout: {"ok", ...the op's result}
 import { createHash, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto'
 import { setGlobalConfig } from '@openid4vc/utils'
 import { Openid4vpClient } from '@openid4vc/openid4vp'
@@ -58,44 +58,70 @@ const callbacks = {
   encryptJwe: async () => { throw new Error('not used') }
 }
 
-async function main () {
+async function readJob () {
   const chunks = []
   for await (const chunk of process.stdin) chunks.push(chunk)
-  const job = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-  const client = new Openid4vpClient({ callbacks })
-  const parsed = client.parseOpenid4vpAuthorizationRequest({ authorizationRequest: job.request_uri })
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+}
+
+// Parse the openid4vp:// URI, fetch and verify the request object, read the DCQL query.
+async function resolve (client, requestUri) {
+  const parsed = client.parseOpenid4vpAuthorizationRequest({ authorizationRequest: requestUri })
   const resolved = await client.resolveOpenId4vpAuthorizationRequest({ authorizationRequestPayload: parsed.params })
-  const request = resolved.authorizationRequestPayload
-  const query = resolved.dcql.query.credentials[0]
-  // The presentation frame: exactly the claim paths of the query.
+  return {
+    request: resolved.authorizationRequestPayload,
+    version: resolved.version,
+    client_prefix: resolved.client.prefix,
+    query: resolved.dcql.query.credentials[0]
+  }
+}
+
+async function submit (client, request, vpToken) {
+  const response = await client.createOpenid4vpAuthorizationResponse({
+    authorizationRequestPayload: request,
+    authorizationResponsePayload: { vp_token: vpToken }
+  })
+  const submitted = await client.submitOpenid4vpAuthorizationResponse({
+    authorizationRequestPayload: request,
+    authorizationResponsePayload: response.authorizationResponsePayload
+  })
+  return { status: submitted.response.status, body: await submitted.response.text() }
+}
+
+// An SD-JWT VC presentation: exactly the claim paths of the query, a KB-JWT over nonce / client_id.
+async function presentSdJwt (credential, holderJwk, request, query) {
   const frame = {}
   for (const claim of query.claims) {
     let target = frame
     claim.path.slice(0, -1).forEach((part) => { target = target[part] = target[part] ?? {} })
     target[claim.path[claim.path.length - 1]] = true
   }
-  const holderKey = createPrivateKey({ key: job.holder_jwk, format: 'jwk' })
+  const holderKey = createPrivateKey({ key: holderJwk, format: 'jwk' })
   const kbSigner = async (data) => b64url(sign('sha256', Buffer.from(data), { key: holderKey, dsaEncoding: 'ieee-p1363' }))
   const sdjwt = new SDJwtVcInstance({ hasher: digest, hashAlg: 'sha-256', saltGenerator: generateSalt, kbSigner, kbSignAlg: 'ES256' })
-  const presentation = await sdjwt.present(job.credential, frame, {
+  return sdjwt.present(credential, frame, {
     kb: { payload: { nonce: request.nonce, aud: request.client_id, iat: Math.floor(Date.now() / 1000) } }
   })
-  const response = await client.createOpenid4vpAuthorizationResponse({
-    authorizationRequestPayload: request,
-    authorizationResponsePayload: { vp_token: { [query.id]: [presentation] } }
-  })
-  const submitted = await client.submitOpenid4vpAuthorizationResponse({
-    authorizationRequestPayload: request,
-    authorizationResponsePayload: response.authorizationResponsePayload
-  })
-  process.stdout.write(JSON.stringify({
-    ok: true,
-    version: resolved.version,
-    client_prefix: resolved.client.prefix,
-    query_id: query.id,
-    status: submitted.response.status,
-    body: await submitted.response.text()
-  }))
+}
+
+// op "sd-jwt": {request_uri, credential, holder_jwk} - resolve, present, submit in one go.
+// op "resolve": {request_uri} -> {request, version, client_prefix, query}.
+// op "submit": {request, vp_token} -> {status, body} (a presentation made elsewhere, e.g. di.mjs).
+async function main () {
+  const job = await readJob()
+  const client = new Openid4vpClient({ callbacks })
+  let result
+  if (job.op === 'resolve') {
+    result = await resolve(client, job.request_uri)
+  } else if (job.op === 'submit') {
+    result = await submit(client, job.request, job.vp_token)
+  } else {
+    const { request, version, client_prefix: prefix, query } = await resolve(client, job.request_uri)
+    const presentation = await presentSdJwt(job.credential, job.holder_jwk, request, query)
+    const submitted = await submit(client, request, { [query.id]: [presentation] })
+    result = { version, client_prefix: prefix, query_id: query.id, ...submitted }
+  }
+  process.stdout.write(JSON.stringify({ ok: true, ...result }))
 }
 
 main().catch((error) => {
