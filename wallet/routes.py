@@ -161,7 +161,8 @@ def verify_email_link(
     "/auth/resend-verification",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Mail a new verification link",
-    responses={401: PROBLEMS[401]},
+    response_class=Response,
+    responses={202: {"description": "Queued (no body)"}, 401: PROBLEMS[401]},
 )
 def resend_verification(
     learner: CurrentLearner, context: WalletDep, session: SessionDep
