@@ -30,6 +30,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlmodel import Session, select
 
+from keys.did import default_method_id
 from keys.jwk import private_key_from_jwk
 from keys.store import StoredKey
 from schemas import strict_json
@@ -107,6 +108,17 @@ def export_archive(
         "credentials": credentials,
         "holder_keys": keys,
     }
+    return seal_archive(payload, passphrase, kdf=kdf, random=random)
+
+
+def seal_archive(
+    payload: dict[str, Any],
+    passphrase: str,
+    *,
+    kdf: dict[str, int] | None = None,
+    random: Callable[[int], bytes] = os.urandom,
+) -> bytes:
+    """``payload`` as an archive under ``passphrase`` (the inverse of :func:`open_archive`)."""
     params = {**KDF_DEFAULTS, **(kdf or {})}
     salt, nonce = random(16), random(12)
     header = json.dumps(
@@ -170,19 +182,23 @@ class ImportResult:
 
 def _import_keys(session: Session, context: WalletContext, learner: Learner, keys: Any) -> int:
     """Holder keys of the archive become the learner's (inactive: the current ones stay the
-    default); a kid already in this server's store is skipped."""
+    default). Each is named by its own public key (the archive's names are not trusted); a key
+    already in this server's store is skipped."""
     added = 0
     store = context.keys()
     for entry in keys if isinstance(keys, list) else []:
-        if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):
-            raise InvalidArchive("A holder key in the archive has no kid.")
+        if not isinstance(entry, dict) or entry.get("private_jwk") is None:
+            raise InvalidArchive("A holder key in the archive has no private JWK.")
         try:
-            key = private_key_from_jwk(entry.get("private_jwk"))
+            key = private_key_from_jwk(entry["private_jwk"])
         except TaitoError as exc:
             raise InvalidArchive("A holder key in the archive is not a valid JWK.") from exc
-        if _kid_taken(session, entry["kid"]):
+        if key.key_type not in ("ed25519", "p256"):
+            raise InvalidArchive("A holder key in the archive is neither Ed25519 nor P-256.")
+        kid = default_method_id(key.public_key())
+        if _kid_taken(session, kid):
             continue
-        store.add(session, learner.key_owner, key, entry["kid"], active=False)
+        store.add(session, learner.key_owner, key, kid, active=False)
         added += 1
     return added
 

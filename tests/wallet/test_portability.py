@@ -12,6 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from keys import jwk
+from keys.did import default_method_id
 from tests.wallet.conftest import (
     PASSWORD,
     import_archive,
@@ -146,3 +148,26 @@ def test_tables_added_later_are_erased_and_follow_a_removed_credential(
     # Ben's share of the credential he removed and Aino's share are gone, with the access rows
     # that pointed at them; Ben's other share stays.
     assert [tuple(r) for r in shares] == [("kept", None)] and accesses == []
+
+
+def test_archive_key_names_are_not_trusted(client: TestClient) -> None:
+    """A holder key in an archive is named by its own public key, whatever the archive says."""
+    aino = register(client, "aino@example.fi")
+    victim = client.get("/wallet/keys", headers=aino.headers).json()[0]["kid"]
+    forged = jwk.generate("ed25519")
+    payload = {
+        "format": portability.FORMAT,
+        "credentials": [],
+        "holder_keys": [{"kid": victim, "private_jwk": forged.to_jwk(), "active": True}],
+    }
+    mallory = register(client, "mallory@example.fi")
+    archive = portability.seal_archive(payload, PASSPHRASE, kdf={"m": 8 * 1024, "t": 1})
+    response = import_archive(client, mallory.headers, archive, PASSPHRASE)
+    assert response.status_code == 200 and response.json()["holder_keys"] == 1
+    kids = {k["kid"] for k in client.get("/wallet/keys", headers=mallory.headers).json()}
+    assert default_method_id(forged.public_key()) in kids and victim not in kids
+    rsa = {**payload, "holder_keys": [{"private_jwk": jwk.generate("rsa").to_jwk()}]}
+    refused = import_archive(
+        client, mallory.headers, portability.seal_archive(rsa, PASSPHRASE), PASSPHRASE
+    )
+    assert refused.status_code == 422 and refused.json()["code"] == "invalid_archive"
