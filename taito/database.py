@@ -16,7 +16,6 @@ from sqlmodel import Session, SQLModel, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 CONNECT_TIMEOUT = 10  # seconds (libpq connect_timeout)
-CONNECT_TIMEOUT = 10  # seconds (libpq connect_timeout)
 
 
 def metadata() -> Any:
@@ -52,9 +51,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    # A server that does not answer fails the request after CONNECT_TIMEOUT (a 503), not never.
-    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
-        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT)
     # A server that does not answer fails the request after CONNECT_TIMEOUT (a 503), not never.
     if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
         kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT)

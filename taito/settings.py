@@ -89,10 +89,6 @@ class Settings(BaseSettings):
         default=False,
         description="verifier policy: a status that cannot be checked warns instead of failing",
     )
-    verifier_unknown_status_is_warning: bool = Field(
-        default=False,
-        description="verifier policy: a status that cannot be checked warns instead of failing",
-    )
     log_level: str = Field(default="INFO", description="Python logging level")
     wallet_access_token_minutes: int = Field(
         default=15, ge=1, le=1440, description="wallet: lifetime of access tokens"
