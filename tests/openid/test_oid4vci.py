@@ -30,7 +30,7 @@ CONFIGS = (
 def decode_qr_png(data_uri: str) -> str:
     assert data_uri.startswith("data:image/png;base64,")
     image = Image.open(io.BytesIO(base64.b64decode(data_uri.split(",", 1)[1])))
-    [result] = zxingcpp.read_barcodes(image)
+    [result] = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     return str(result.text)
 
 
@@ -51,7 +51,7 @@ def decode_qr_svg(svg: str) -> str:
         for px in range(round(float(x) * scale), round(float(x2) * scale)):
             for py in range(round(float(y) * scale), round(float(y2) * scale)):
                 pixels[px, py] = 0
-    [result] = zxingcpp.read_barcodes(image)
+    [result] = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     return str(result.text)
 
 
