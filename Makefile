@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export TAITO_SHARED_DIR := $(SHARED)
 
-.PHONY: install run test lint contexts interop-deps browser-deps bench-deps bench clean
+.PHONY: install run test lint audit fuzz soak contexts interop-deps browser-deps bench-deps bench clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,21 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(MAKE) --no-print-directory audit
+
+# Known vulnerabilities in the pinned dependencies (PyPI's advisory data, over the network).
+# --strict: a dependency that cannot be audited (no network, no service) fails the target.
+audit: install
+	@$(BIN)/pip-audit -r requirements.lock --no-deps --disable-pip --strict --progress-spinner off \
+		|| { echo "make audit: FAILED - a known vulnerability, or the dependencies could not be audited (network?)"; exit 1; }
+
+# Long fuzzing: schemathesis over the whole API and hypothesis over every parser, many examples.
+fuzz: install contexts
+	TAITO_FUZZ_EXAMPLES=$${TAITO_FUZZ_EXAMPLES:-100} $(BIN)/pytest tests/fuzz -q
+
+# 60 s of mixed load by 32 clients on uvicorn (2 workers) and PostgreSQL, then a reconciliation.
+soak: install contexts
+	$(BIN)/python -m bench.soak --seconds $${SOAK_SECONDS:-60} --clients $${SOAK_CLIENTS:-32}
 
 # The JavaScript comparators of the benchmark (git-ignored node_modules).
 bench/node/node_modules/.installed: bench/node/package-lock.json
