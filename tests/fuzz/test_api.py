@@ -34,9 +34,12 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 from schemathesis.transport.requests import REQUESTS_TRANSPORT
+from sqlmodel import Session, select
 
+from issuer.tables import StatusEntry
 from tests.fuzz.conftest import FIGURES, fuzz_examples
-from tests.issuer.conftest import ACHIEVEMENT, OPERATOR, Env
+from tests.issuer.conftest import OPERATOR, Env
+from tests.security.test_api_access import _victim
 
 # Failures found in routes still being built, listed here (operation, kind) so the sweep keeps
 # guarding everything else; each is reported in the terminal summary while it lasts.
@@ -85,37 +88,21 @@ class Sweep:
 
 def _world(env: Env) -> World:
     client = env.client
-    achievement = client.post(
-        f"/issuers/{env.slug}/achievements", json=ACHIEVEMENT, headers=env.issuing
-    ).json()["id"]
-    credential = client.post(
-        f"/issuers/{env.slug}/credentials",
-        json={
-            "achievement_id": achievement,
-            "recipient": {"email": "fuzz@example.fi", "given_name": "Fuzz"},
-        },
-        headers=env.issuing,
-    ).json()["id"]
-    batch = client.post(
-        f"/issuers/{env.slug}/batches",
-        params={"achievement_id": achievement},
-        content=b"row_key,email\nr-1,a@example.fi\n",
-        headers={**env.issuing, "content-type": "text/csv"},
-    ).json()["id"]
-    document = client.get(
-        f"/issuers/{env.slug}/credentials/{credential}/download/ob3-di", headers=env.issuing
-    ).json()
-    status = document["credentialStatus"]
-    status = status[0] if isinstance(status, list) else status
-    status_list = status["statusListCredential"].rsplit("/", 1)[1]
+    victim = _victim(env)  # the attack suite's institution: an achievement, credential, batch
+    with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
+        status_list = session.exec(
+            select(StatusEntry.list_id).where(
+                StatusEntry.credential_id == victim.credential.removeprefix("urn:uuid:")
+            )
+        ).first()
     world = World(
         env,
         {
             "slug": env.slug,
-            "achievement_id": achievement,
-            "credential_id": credential,
-            "batch_id": batch,
-            "list_id": status_list,
+            "achievement_id": victim.achievement,
+            "credential_id": victim.credential,
+            "batch_id": victim.batch,
+            "list_id": str(status_list),
         },
     )
     registered = client.post(
