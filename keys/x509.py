@@ -24,6 +24,8 @@ CA certificates); this module adds what a seal needs around it:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -50,13 +52,17 @@ __all__ = [
     "CertificateExpired",
     "CertificateNotYetValid",
     "der_thumbprint_s256",
+    "dns_names",
     "dump_pem",
+    "from_x5c",
     "load_der",
     "load_pem_chain",
     "make_ca",
+    "make_request_signing_certificate",
     "make_seal_certificate",
     "public_key_of",
     "validate_chain",
+    "x5c",
 ]
 
 Certificate = x509.Certificate
@@ -212,10 +218,29 @@ def make_seal_certificate(
             x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, organisation_identifier.strip())
         )
     attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, organisation.strip()))
+    builder = _end_entity(
+        ca_cert, ca_public, x509.Name(attributes), subject_key, now, days, serial, seal=True
+    )
+    return builder.sign(ca_key.raw, hash_algorithm)
+
+
+def _end_entity(
+    ca_cert: Certificate,
+    ca_public: PublicKey,
+    subject: x509.Name,
+    subject_key: PublicKey,
+    now: datetime,
+    days: int,
+    serial: int | None,
+    *,
+    seal: bool,
+) -> x509.CertificateBuilder:
+    """An end-entity certificate under ``ca_cert``: cA=FALSE, keyUsage digitalSignature (and
+    nonRepudiation for a seal), key identifiers (RFC 5280 §4.2.1.1-3, §4.2.1.9)."""
     not_before, not_after = _period(now, days)
-    builder = (
+    return (
         x509.CertificateBuilder()
-        .subject_name(x509.Name(attributes))
+        .subject_name(subject)
         .issuer_name(ca_cert.subject)
         .public_key(subject_key.raw)
         .serial_number(_serial(serial))
@@ -225,7 +250,7 @@ def make_seal_certificate(
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
-                content_commitment=True,
+                content_commitment=seal,
                 key_encipherment=False,
                 data_encipherment=False,
                 key_agreement=False,
@@ -245,7 +270,46 @@ def make_seal_certificate(
             critical=False,
         )
     )
+
+
+def make_request_signing_certificate(
+    ca_cert: Certificate,
+    ca_key: PrivateKey,
+    subject_key: PublicKey,
+    *,
+    dns_name: str,
+    now: datetime,
+    days: int,
+    serial: int | None = None,
+) -> Certificate:
+    """A certificate for a verifier's request-signing key, issued by ``ca_cert``.
+
+    OpenID4VP 1.0 §5.9.3 ``x509_san_dns``: the client identifier is a ``dNSName`` Subject
+    Alternative Name (RFC 5280 §4.2.1.6) of the leaf; key usage digitalSignature only.
+    """
+    hash_algorithm = _hash_for(ca_key)
+    _check_public(subject_key)
+    name = dns_name.strip().lower() if isinstance(dns_name, str) else ""
+    if not name or len(name) > 253 or any(c.isspace() or c in "/:@" for c in name):
+        raise CertificateError("A request-signing certificate needs a DNS name, e.g. 'rp.example'.")
+    ca_public = public_key_of(ca_cert)
+    if ca_key.public_key() != ca_public:
+        raise CertificateError("The CA key does not belong to the CA certificate.")
+    builder = _end_entity(
+        ca_cert, ca_public, _name(name), subject_key, now, days, serial, seal=False
+    ).add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
     return builder.sign(ca_key.raw, hash_algorithm)
+
+
+def dns_names(certificate: Certificate) -> list[str]:
+    """The ``dNSName`` entries of the Subject Alternative Name extension (RFC 5280 §4.2.1.6)."""
+    try:
+        extension = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return []
+    except ValueError as exc:
+        raise CertificateError("The certificate's extensions do not parse.") from exc
+    return [name.lower() for name in extension.value.get_values_for_type(x509.DNSName)]
 
 
 def load_pem_chain(data: bytes) -> list[Certificate]:
@@ -269,6 +333,33 @@ def load_der(data: bytes) -> Certificate:
         return x509.load_der_x509_certificate(data)
     except ValueError as exc:
         raise CertificateError("The data is not a DER X.509 certificate.") from exc
+
+
+def x5c(chain: Iterable[Certificate]) -> list[str]:
+    """The JOSE ``x5c`` header value: standard base64 DER, leaf first (RFC 7515 §4.1.6)."""
+    return [
+        base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode("ascii") for c in chain
+    ]
+
+
+def from_x5c(value: object) -> list[Certificate]:
+    """The certificates of an ``x5c`` header value (RFC 7515 §4.1.6), leaf first."""
+    if not isinstance(value, list) or not value or len(value) > MAX_CHAIN_LENGTH:
+        raise CertificateError(
+            f"x5c is a non-empty array of at most {MAX_CHAIN_LENGTH} certificates."
+        )
+    chain = []
+    for item in value:
+        if not isinstance(item, str) or len(item) > MAX_PEM_BYTES:
+            raise CertificateError("An x5c entry is a base64 DER certificate.")
+        try:
+            der = base64.b64decode(item, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise CertificateError(
+                "An x5c entry is not standard base64 (RFC 7515 §4.1.6)."
+            ) from exc
+        chain.append(load_der(der))
+    return chain
 
 
 def dump_pem(certificates: Certificate | Iterable[Certificate]) -> bytes:

@@ -13,11 +13,25 @@ import qrcode.constants
 from qrcode.image.pil import PilImage
 from qrcode.image.svg import SvgPathImage
 
+from schemas.errors import TaitoError
+
+
+class TooLargeForQr(TaitoError):
+    code = "too_large_for_qr"
+    status = 422
+    title = "Too large for a QR code"
+
 
 def _code(text: str) -> qrcode.QRCode:
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
     code.add_data(text.encode("utf-8"))
-    code.make(fit=True)
+    try:
+        code.make(fit=True)
+    except ValueError as exc:  # no QR version (1..40) holds it
+        raise TooLargeForQr(
+            f"The {len(text.encode('utf-8'))}-byte URI does not fit in a QR code; "
+            "pass the request by reference."
+        ) from exc
     return code
 
 

@@ -67,6 +67,22 @@ def _seal_ca(settings: Settings) -> tuple[Any, Any] | None:
     return certificate, key
 
 
+def _verifier_certificate(settings: Settings) -> tuple[list[Any], Any] | None:
+    """OpenID4VP x509_san_dns: the request-signing chain (leaf first) and the leaf's key."""
+    if settings.verifier_cert_file is None and settings.verifier_key_file is None:
+        return None
+    if settings.verifier_cert_file is None or settings.verifier_key_file is None:
+        raise ConfigurationError("Set both TAITO_VERIFIER_CERT_FILE and TAITO_VERIFIER_KEY_FILE.")
+    chain = x509.load_pem_chain(settings.verifier_cert_file.read_bytes())
+    key = private_key_from_jwk(strict_json.loads(settings.verifier_key_file.read_bytes()))
+    if not chain or x509.public_key_of(chain[0]) != key.public_key():
+        raise ConfigurationError(
+            "TAITO_VERIFIER_KEY_FILE does not hold the key of the first certificate in "
+            "TAITO_VERIFIER_CERT_FILE."
+        )
+    return chain, key
+
+
 def _verifier_policy(settings: Settings) -> dict[str, Any]:
     """The operator's verification policy, every name checked at start-up."""
     unknown = (
@@ -190,6 +206,7 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
         verifier=app.state.verifier,
         public_url=settings.public_url.rstrip("/"),
         key_store=app.state.key_store,
+        certificate=_verifier_certificate(settings),
     )
     app.include_router(oid4vp_routes.router)
     app.state.wallet = WalletContext(

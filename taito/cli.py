@@ -382,6 +382,46 @@ def dev_setup(
         store.private_key(row)  # proves the master key opens it
         out.print(f"development issuer key: {row.kid}", highlight=False, soft_wrap=True)
     _dev_seal_ca(Path("var"))
+    _dev_verifier_certificate(Path("var"), config.public_url)
+
+
+def _dev_verifier_certificate(folder: Path, public_url: str) -> None:
+    """A request-signing certificate for OpenID4VP x509_san_dns, issued by the development CA
+    for the host of TAITO_PUBLIC_URL (its dNSName). NOT for production."""
+    import urllib.parse
+    from datetime import UTC, datetime
+
+    from keys import x509
+
+    host = urllib.parse.urlsplit(public_url).hostname or "localhost"
+    cert_file, key_file = folder / "dev-verifier.pem", folder / "dev-verifier.jwk"
+    if (
+        cert_file.exists()
+        and key_file.exists()
+        and host in x509.dns_names(x509.load_pem_chain(cert_file.read_bytes())[0])
+    ):
+        return
+    ca = x509.load_pem_chain((folder / "dev-seal-ca.pem").read_bytes())[0]
+    ca_key = jwk.private_key_from_jwk(json.loads((folder / "dev-seal-ca.jwk").read_text()))
+    key = jwk.generate("p256")
+    certificate = x509.make_request_signing_certificate(
+        ca, ca_key, key.public_key(), dns_name=host, now=datetime.now(UTC), days=365
+    )
+    _write_key_and_certificate(key_file, key, cert_file, x509.dump_pem(certificate))
+    err.print(
+        f"[bold red]WARNING[/]: created a DEVELOPMENT verifier certificate for {host} in "
+        f"{cert_file}. Not for production."
+    )
+
+
+def _write_key_and_certificate(
+    key_file: Path, key: jwk.PrivateKey, cert_file: Path, pem: bytes
+) -> None:
+    """The private JWK readable by its owner only, then the PEM certificate."""
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(key.to_jwk(), handle)
+    cert_file.write_bytes(pem)
 
 
 def _dev_seal_ca(folder: Path) -> None:
@@ -395,10 +435,7 @@ def _dev_seal_ca(folder: Path) -> None:
         return
     key = jwk.generate("p256")
     certificate = x509.make_ca("Taito DEVELOPMENT Seal CA", key, now=datetime.now(UTC), days=3650)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(key.to_jwk(), handle)
-    cert_file.write_bytes(x509.dump_pem(certificate))
+    _write_key_and_certificate(key_file, key, cert_file, x509.dump_pem(certificate))
     err.print(
         f"[bold red]WARNING[/]: created a DEVELOPMENT seal CA in {cert_file}. Not for production."
     )

@@ -25,6 +25,7 @@ def metadata() -> Any:
     import issuer.tables  # noqa: F401  (registers the issuer's tables)
     import keys.store  # noqa: F401  (registers the `key` table)
     import verifier.oid4vp_tables  # noqa: F401  (OpenID4VP presentation requests)
+    import wallet.deferred_tables  # deferred credentials to resume (OpenID4VCI §9)
     import wallet.share_tables  # share links and their access log
     import wallet.tables  # noqa: F401  (registers the wallet's tables)
 

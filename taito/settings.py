@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     trust_anchors_file: Path | None = Field(
         default=None, description="PEM certificates trusted for JAdES seals (verifier)"
     )
+    verifier_cert_file: Path | None = Field(
+        default=None,
+        description="PEM chain (leaf first) of the verifier's request-signing key: OpenID4VP "
+        "x509_san_dns (the leaf's dNSName is the host of TAITO_PUBLIC_URL)",
+    )
+    verifier_key_file: Path | None = Field(
+        default=None, description="that leaf certificate's private JWK (P-256 or RSA)"
+    )
     untrusted_issuer_fails: bool = Field(
         default=False, description="verifier policy: an issuer outside the trusted list fails"
     )

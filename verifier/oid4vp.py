@@ -6,7 +6,10 @@ a fresh ``nonce`` and ``state``, and one of two client identifier prefixes (§5.
 
 * ``redirect_uri:<response_uri>`` - unsigned, passed by value in the ``openid4vp://`` URI;
 * ``decentralized_identifier:<did>`` - a request object signed by the verifier's own key
-  (``typ: oauth-authz-req+jwt``, RFC 9101), passed by reference (``request_uri``) or by value.
+  (``typ: oauth-authz-req+jwt``, RFC 9101), passed by reference (``request_uri``) or by value;
+* ``x509_san_dns:<dns name>`` - a request object signed by the key of a certificate whose
+  ``dNSName`` is the host of the public URL, the chain in the JOSE ``x5c`` header (RFC 7515
+  §4.1.6); the certificate and its key come from the operator's settings.
 
 The wallet posts ``vp_token`` - a JSON object keyed by DCQL credential query id, each value an
 array of presentations (§8.1) - and ``state`` to the response endpoint. Every presentation is
@@ -36,10 +39,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col
 
-from keys import jose
+from keys import jose, x509
 from keys.data_integrity.canonicalization import expand
 from keys.did import did_key_method_id
-from keys.jwk import generate
+from keys.jwk import PrivateKey, generate
 from keys.signing import KeySigner
 from keys.store import KeyStore
 from schemas import strict_json
@@ -87,6 +90,8 @@ class OpenIdVerifier:
     verifier: VerifierContext
     public_url: str
     key_store: KeyStore | None = None
+    # x509_san_dns: the request-signing certificate chain (leaf first) and the leaf's key.
+    certificate: tuple[list[x509.Certificate], PrivateKey] | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def response_uri(self, request_id: str) -> str:
@@ -124,7 +129,9 @@ class RequestCreate(_Body):
             }
         ],
     )
-    client_id_prefix: Literal["redirect_uri", "decentralized_identifier"] = "redirect_uri"
+    client_id_prefix: Literal["redirect_uri", "decentralized_identifier", "x509_san_dns"] = (
+        "redirect_uri"
+    )
     by_reference: bool = Field(
         default=True, description="signed requests: request_uri (else the JWT in the URI)"
     )
@@ -173,6 +180,25 @@ def verifier_signer(session: Session, context: OpenIdVerifier) -> KeySigner:
         )
         session.commit()
     return context.key_store.signer(row)
+
+
+def certificate_signer(context: OpenIdVerifier) -> tuple[KeySigner, list[str], str]:
+    """x509_san_dns (§5.9.3): the signer, the ``x5c`` header value and the DNS name - the host
+    of the public URL, which must be a dNSName of the configured leaf certificate."""
+    if context.certificate is None:
+        raise VerifierKeysUnavailable(
+            "No request-signing certificate is configured: set TAITO_VERIFIER_CERT_FILE and "
+            "TAITO_VERIFIER_KEY_FILE to use the x509_san_dns client identifier prefix."
+        )
+    chain, key = context.certificate
+    host = (urllib.parse.urlsplit(context.public_url).hostname or "").lower()
+    if host not in x509.dns_names(chain[0]):
+        raise VerifierKeysUnavailable(
+            f"The certificate in TAITO_VERIFIER_CERT_FILE does not name {host!r} (the host of "
+            "TAITO_PUBLIC_URL) as a dNSName."
+        )
+    signer = KeySigner(key, f"x5t#S256:{x509.der_thumbprint_s256(chain[0])}")
+    return signer, x509.x5c(chain), host
 
 
 def _client_metadata() -> dict[str, Any]:
@@ -234,16 +260,21 @@ def create_request(
         }
         uri = REQUEST_SCHEME + "?" + urllib.parse.urlencode(query)
     else:
-        signer = verifier_signer(session, context)
-        did = signer.key_id.split("#", 1)[0]
-        row.client_id = params["client_id"] = f"decentralized_identifier:{did}"
+        if body.client_id_prefix == "x509_san_dns":
+            signer, x5c, host = certificate_signer(context)
+            row.client_id = params["client_id"] = f"x509_san_dns:{host}"
+            header: dict[str, Any] = {"typ": REQUEST_TYP, "x5c": x5c}
+        else:
+            signer = verifier_signer(session, context)
+            did = signer.key_id.split("#", 1)[0]
+            row.client_id = params["client_id"] = f"decentralized_identifier:{did}"
+            header = {"typ": REQUEST_TYP, "kid": signer.key_id}
         claims = {
             **params,
             "aud": SELF_ISSUED,
             "iat": int(now.timestamp()),
             "exp": int((now + timedelta(seconds=body.expires_in)).timestamp()),
         }
-        header = {"typ": REQUEST_TYP, "kid": signer.key_id}
         row.request_object = jose.sign_compact(
             json.dumps(claims, separators=(",", ":")).encode(), header, signer
         )
@@ -255,6 +286,7 @@ def create_request(
         uri = (
             REQUEST_SCHEME + "?" + urllib.parse.urlencode({"client_id": row.client_id, **reference})
         )
+    png, svg = qr_png(uri), qr_svg(uri)  # raises TooLargeForQr (422) before anything is kept
     session.add(row)
     session.commit()
     return RequestCreated(
@@ -265,8 +297,8 @@ def create_request(
         state=row.state,
         read_token=read_token,
         expires_at=row.expires_at,
-        qr_png="data:image/png;base64," + base64.b64encode(qr_png(uri)).decode("ascii"),
-        qr_svg=qr_svg(uri),
+        qr_png="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+        qr_svg=svg,
     )
 
 

@@ -3,6 +3,11 @@ read the issuer's metadata, redeem the pre-authorized code (with the learner's `
 possession of the learner's holder key and store every credential received - verified on import,
 like an upload - then tell the issuer what was kept (notification endpoint).
 
+A credential the issuer defers (§9) is asked for a few times; if it is still not ready, what is
+needed to resume - the deferred endpoint, and, encrypted with the learner's data key, the
+``transaction_id``, the access token and its DPoP key - is kept in ``wallet_pending_credential``
+until the learner resumes it (:func:`resume_pending`): then it is stored, or still pending.
+
 Every remote call goes through the app's :class:`~verifier.http.GuardedHttp` (SSRF guard, size and
 time limits): the offer by reference, the metadata, and the protocol's POSTs (:func:`post`), so an
 offer cannot make the server reach a private address.
@@ -12,6 +17,7 @@ offer cannot make the server reach a private address.
     WalletError (wallet.errors)
     ├── InvalidOffer      invalid_offer      422  not an offer, or an issuer whose metadata disagrees
     ├── TxCodeRequired    tx_code_required   422  the offer needs the PIN sent to the learner
+    ├── NotFound          not_found          404  no such pending credential of this learner
     └── IssuerRefused     issuer_refused     502  the issuer answered an OAuth error (its code in
                                                  ``extra.error``)
 """
@@ -24,22 +30,24 @@ import json
 import secrets
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 import httpx
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from keys import base64url, jose
-from keys.jwk import PrivateKey, generate
+from keys.jwk import PrivateKey, generate, private_key_from_jwk
 from keys.signing import KeySigner
 from schemas import strict_json
 from schemas.errors import TaitoError
 from verifier.http import FetchError, FetchTimeout, GuardedHttp
-from wallet import holder, storage
+from wallet import envelope, holder, storage
 from wallet.context import WalletContext
-from wallet.errors import WalletError
+from wallet.deferred_tables import PendingCredential
+from wallet.errors import NotFound, WalletError
 from wallet.tables import Learner, WalletCredential
 
 OFFER_SCHEMES = ("openid-credential-offer://", "haip://")
@@ -327,6 +335,12 @@ def accept_offer(
     if scheme not in ("bearer", "dpop") or (bound and dpop is None):
         raise IssuerRefused(f"The issuer answered a token of type {scheme!r}.")
     access = Access(token["access_token"], dpop if bound else None)
+    lifetime = token.get("expires_in")  # RFC 6749 §5.1
+    access_expires = (
+        context.clock() + timedelta(seconds=lifetime)
+        if isinstance(lifetime, int) and not isinstance(lifetime, bool) and lifetime > 0
+        else None
+    )
     metadata = info.metadata
     issuer = str(offer["credential_issuer"])
     configurations = metadata.get("credential_configurations_supported") or {}
@@ -354,9 +368,26 @@ def accept_offer(
             headers=access.headers(str(metadata["credential_endpoint"])),
         )
         if status == 202 and isinstance(answer, dict) and "transaction_id" in answer:
-            answer = _deferred(http, metadata, access, answer)
-            if answer is None:
-                result.pending.append({"configuration": config_id})
+            status, answer = _deferred(http, metadata, access, answer)
+            if status == 202:
+                row = _keep_pending(
+                    session,
+                    context,
+                    learner,
+                    Deferred(issuer, config_id, str(configuration["format"]), metadata),
+                    access,
+                    answer,
+                    access_expires,
+                )
+                result.pending.append({"configuration": config_id, "id": row.id})
+                continue
+            if status != 200 or not isinstance(answer, dict):
+                result.failed.append(
+                    {
+                        "configuration": config_id,
+                        **_refused(status, answer, "deferred credential request").extra,
+                    }
+                )
                 continue
         elif status != 200 or not isinstance(answer, dict):
             result.failed.append(
@@ -367,27 +398,181 @@ def accept_offer(
     return result
 
 
+def _interval(answer: Mapping[str, Any]) -> int:
+    interval = answer.get("interval")
+    if isinstance(interval, int) and not isinstance(interval, bool) and 0 < interval <= 86_400:
+        return interval
+    return 5
+
+
 def _deferred(
-    http: GuardedHttp, metadata: Mapping[str, Any], access: Access, answer: Any
-) -> dict[str, Any] | None:
-    """§9: ask the deferred endpoint a few times, waiting the interval the issuer named."""
+    http: GuardedHttp, metadata: Mapping[str, Any], access: Access, answer: dict[str, Any]
+) -> tuple[int, Any]:
+    """§9: ask the deferred endpoint a few times, waiting the interval the issuer named (at most
+    2 s here). Returns the last ``(status, answer)``: 202 with a ``transaction_id`` while the
+    credential is still not ready."""
     endpoint = metadata.get("deferred_credential_endpoint")
-    if not isinstance(endpoint, str):
-        return None
+    if not isinstance(endpoint, str) or not isinstance(answer.get("transaction_id"), str):
+        return 0, {"error": "no deferred_credential_endpoint or transaction_id"}
+    status: int = 202
+    current: Any = answer
     for _ in range(MAX_DEFERRED_POLLS):
-        interval = answer.get("interval", 5) if isinstance(answer, dict) else 5
-        time.sleep(min(float(interval) if isinstance(interval, int | float) else 5.0, 2.0))
-        status, answer = post(
-            http,
-            endpoint,
-            json_body={"transaction_id": answer["transaction_id"]},
-            headers=access.headers(endpoint),
+        time.sleep(min(float(_interval(current)), 2.0))
+        status, current = _ask_deferred(http, endpoint, access, str(answer["transaction_id"]))
+        if status != 202:
+            break
+    return status, current
+
+
+def _ask_deferred(
+    http: GuardedHttp, endpoint: str, access: Access, transaction_id: str
+) -> tuple[int, Any]:
+    """One Deferred Credential Request (§9.1); a 202 answer keeps its transaction_id (§9.2)."""
+    status, answer = post(
+        http,
+        endpoint,
+        json_body={"transaction_id": transaction_id},
+        headers=access.headers(endpoint),
+    )
+    if status == 202 and not (
+        isinstance(answer, dict) and answer.get("transaction_id") == transaction_id
+    ):
+        return 502, answer
+    return status, answer
+
+
+# --- deferred credentials the learner resumes (§9) --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """Which offered credential was deferred, and the issuer metadata resuming needs."""
+
+    issuer: str
+    configuration_id: str
+    format: str
+    metadata: Mapping[str, Any]
+
+
+def _secret_aad_id(row_id: str) -> str:
+    return f"pending:{row_id}"  # the blob opens only in this row of this table
+
+
+def _keep_pending(
+    session: Session,
+    context: WalletContext,
+    learner: Learner,
+    deferred: Deferred,
+    access: Access,
+    answer: Mapping[str, Any],
+    expires_at: datetime | None,
+) -> PendingCredential:
+    """Keep what resuming needs; the transaction id, token and DPoP key only encrypted."""
+    secret = {
+        "transaction_id": answer["transaction_id"],
+        "access_token": access.token,
+        "dpop_jwk": access.dpop.to_jwk() if access.dpop is not None else None,
+    }
+    notification = deferred.metadata.get("notification_endpoint")
+    row = PendingCredential(
+        learner_id=learner.id,
+        credential_issuer=deferred.issuer,
+        configuration_id=deferred.configuration_id,
+        format=deferred.format,
+        deferred_endpoint=str(deferred.metadata["deferred_credential_endpoint"]),
+        notification_endpoint=notification if isinstance(notification, str) else None,
+        secret=b"",
+        interval=_interval(answer),
+        expires_at=expires_at,
+        checked_at=context.clock(),
+    )
+    row.secret = envelope.encrypt(
+        storage.data_key(context, learner),
+        learner.id,
+        _secret_aad_id(row.id),
+        json.dumps(secret).encode(),
+    )
+    session.add(row)
+    session.commit()
+    return row
+
+
+def pending_of(session: Session, learner: Learner) -> Sequence[PendingCredential]:
+    query = (
+        select(PendingCredential)
+        .where(col(PendingCredential.learner_id) == learner.id)
+        .order_by(col(PendingCredential.created_at), col(PendingCredential.id))
+    )
+    return session.exec(query).all()
+
+
+@dataclass
+class Resumed:
+    status: Literal["issued", "pending", "failed"]
+    pending: PendingCredential
+    accepted: Accepted
+
+
+def resume_pending(
+    session: Session, context: WalletContext, learner: Learner, pending_id: str
+) -> Resumed:
+    """Ask the issuer's deferred endpoint once (§9.1): store the credential when it is issued
+    (verified on import, §8.3) and forget the transaction; keep it while it is still pending;
+    forget it when the issuer refuses (an unknown transaction, an expired token)."""
+    row = session.get(PendingCredential, pending_id)
+    if row is None or row.learner_id != learner.id:
+        raise NotFound("There is no such pending credential.")
+    kept = _detached(row)  # commits below expire the row; answer with this copy
+    secret = strict_json.loads(
+        envelope.decrypt(
+            storage.data_key(context, learner), learner.id, _secret_aad_id(row.id), row.secret
         )
-        if status == 200 and isinstance(answer, dict):
-            return answer
-        if status != 202 or not isinstance(answer, dict):
-            return None
-    return None
+    )
+    dpop = private_key_from_jwk(secret["dpop_jwk"]) if secret.get("dpop_jwk") else None
+    access = Access(str(secret["access_token"]), dpop)
+    http = context.verifier.http
+    status, answer = _ask_deferred(
+        http, row.deferred_endpoint, access, str(secret["transaction_id"])
+    )
+    result = Accepted()
+    if status == 202:
+        row.interval = kept.interval = _interval(answer)
+        row.checked_at = kept.checked_at = context.clock()
+        session.add(row)
+        session.commit()
+        return Resumed("pending", kept, result)
+    if status == 200 and isinstance(answer, dict):
+        metadata = {"notification_endpoint": row.notification_endpoint}
+        _store(
+            session,
+            context,
+            learner,
+            {"format": row.format},
+            answer,
+            result,
+            http,
+            metadata,
+            access,
+        )
+        outcome: Literal["issued", "pending", "failed"] = (
+            "issued" if result.credentials else "failed"
+        )
+    else:
+        result.failed.append(
+            {
+                "configuration": row.configuration_id,
+                **_refused(status, answer, "deferred credential request").extra,
+            }
+        )
+        outcome = "failed"
+    session.delete(row)
+    session.commit()
+    return Resumed(outcome, kept, result)
+
+
+def _detached(row: PendingCredential) -> PendingCredential:
+    """A copy to answer with, outside the session and without the encrypted secret."""
+    return PendingCredential(**row.model_dump(exclude={"secret"}), secret=b"")
 
 
 def _store(

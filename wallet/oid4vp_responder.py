@@ -5,7 +5,11 @@ disclose exactly the requested claims to the verifier's ``response_uri`` (``dire
 Requests are checked before anything is shown (§5): ``response_type=vp_token``,
 ``response_mode=direct_post``, and the client identifier prefix (§5.9.3) - ``redirect_uri:`` must
 be unsigned and equal the response_uri; ``decentralized_identifier:`` must come as a request object
-(``typ: oauth-authz-req+jwt``) signed by a key of that DID. Fetching ``request_uri`` and posting the
+(``typ: oauth-authz-req+jwt``) signed by a key of that DID; ``x509_san_dns:`` as a request object
+signed by the leaf key of the ``x5c`` chain, which leads to one of the configured trust anchors
+(``TAITO_TRUST_ANCHORS_FILE``) and names the client's DNS name as a ``dNSName``, and the
+response_uri's host must be that name. Refusals name the OAuth error (``invalid_client``,
+``invalid_request``, §8.5) in ``error``. Fetching ``request_uri`` and posting the
 response go through the SSRF-guarded client. Nothing is stored: choosing re-reads the request.
 
 ::
@@ -26,7 +30,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from keys import jose, vc_jwt
+from keys import jose, vc_jwt, x509
 from keys.did import resolve_offline, split_did_url
 from keys.jwk import PublicKey
 from schemas import strict_json
@@ -78,31 +82,66 @@ class AuthorizationRequest:
     def verifier(self) -> str:
         """Who asks, as the learner should see it: the response_uri's host, or the DID."""
         prefix, _, rest = self.client_id.partition(":")
-        if prefix == "decentralized_identifier":
+        if prefix in ("decentralized_identifier", "x509_san_dns"):
             return rest
         return urllib.parse.urlsplit(self.response_uri).netloc
 
 
-def _bad(message: str) -> InvalidPresentationRequest:
-    return InvalidPresentationRequest(message)
+def _bad(message: str, error: str = "invalid_request") -> InvalidPresentationRequest:
+    return InvalidPresentationRequest(message, extra={"error": error})
+
+
+def _certificate_key(context: WalletContext, dns_name: str, header: Mapping[str, Any]) -> PublicKey:
+    """x509_san_dns (§5.9.3): the leaf of ``x5c`` chains to a trust anchor of this wallet and
+    names the client identifier as a dNSName; its key is the one the request is signed with."""
+    anchors = context.verifier.trust_anchors
+    if not anchors:
+        raise _bad(
+            "This wallet trusts no certificate authority (TAITO_TRUST_ANCHORS_FILE), so it "
+            "cannot accept x509_san_dns requests.",
+            "invalid_client",
+        )
+    try:
+        chain = x509.from_x5c(header.get("x5c"))
+        x509.validate_chain(chain, anchors, now=context.clock())
+        names = x509.dns_names(chain[0])
+        key = x509.public_key_of(chain[0])
+    except TaitoError as exc:
+        raise _bad(
+            f"The request's certificate is not trusted: {exc.detail}", "invalid_client"
+        ) from exc
+    if dns_name.lower() not in names:
+        raise _bad(
+            f"The request's certificate does not name {dns_name[:253]!r} as a dNSName.",
+            "invalid_client",
+        )
+    return key
 
 
 def _signed_parameters(context: WalletContext, client_id: str, token: str) -> dict[str, Any]:
-    """A request object (RFC 9101) signed by a key of the verifier's DID (§5.9.3)."""
+    """A request object (RFC 9101) signed by a key of the verifier's DID, or by the key of its
+    X.509 certificate (§5.9.3)."""
     prefix, _, did = client_id.partition(":")
-    if prefix != "decentralized_identifier":
+    if prefix not in ("decentralized_identifier", "x509_san_dns"):
         raise _bad(
-            f"Signed requests are accepted for decentralized_identifier: only, not {prefix}:."
+            "Signed requests are accepted for decentralized_identifier: and x509_san_dns: "
+            f"only, not {prefix}:.",
+            "invalid_client",
         )
     try:
         decoded = jose.decode_unverified(token, max_bytes=256 * 1024)
         if not jose.typ_matches(decoded.header.get("typ"), REQUEST_TYP):
             raise _bad("The request object's typ is not oauth-authz-req+jwt.")
         kid = decoded.header.get("kid")
-        if not isinstance(kid, str) or split_did_url(kid)[0] != did:
+        if prefix == "x509_san_dns":
+            certified = _certificate_key(context, did, decoded.header)
+        elif not isinstance(kid, str) or split_did_url(kid)[0] != did:
             raise _bad("The request object is not signed by a key of the client's DID.")
 
         def key(header: Mapping[str, Any]) -> PublicKey:
+            if prefix == "x509_san_dns":
+                return certified
+            assert isinstance(kid, str)
             if did.startswith(("did:key:", "did:jwk:")):
                 return resolve_offline(kid).public_key
             return context.verifier.resolver(kid).public_key
@@ -112,7 +151,8 @@ def _signed_parameters(context: WalletContext, client_id: str, token: str) -> di
     except InvalidPresentationRequest:
         raise
     except TaitoError as exc:
-        raise _bad(f"The request object does not verify: {exc.detail}") from exc
+        error = "invalid_client" if prefix == "x509_san_dns" else "invalid_request"
+        raise _bad(f"The request object does not verify: {exc.detail}", error) from exc
     if not isinstance(params, dict) or params.get("client_id") != client_id:
         raise _bad("The request object names another client_id.")
     return params
@@ -155,6 +195,14 @@ def resolve_request(context: WalletContext, uri: str) -> AuthorizationRequest:
     if client_id.startswith("redirect_uri:") and client_id != f"redirect_uri:{response_uri}":
         # §5.9.3: with direct_post the redirect_uri client identifier is the response_uri.
         raise _bad("The redirect_uri: client_id is not the response_uri.")
+    if (
+        client_id.startswith("x509_san_dns:")
+        and (urllib.parse.urlsplit(response_uri).hostname or "")
+        != client_id.removeprefix("x509_san_dns:").lower()
+    ):
+        # §5.9.3: with no trusted list of client identifiers here, the FQDN of the
+        # redirect_uri (with direct_post, the response_uri, §8.2) must be the DNS name.
+        raise _bad("The response_uri's host is not the x509_san_dns: client's DNS name.")
     nonce, state = params.get("nonce"), params.get("state")
     if not isinstance(nonce, str) or not nonce:
         raise _bad("The request has no nonce.")

@@ -1,9 +1,11 @@
-"""The wallet's OpenID endpoints: accept a credential offer (OpenID4VCI) and answer a
-presentation request (OpenID4VP), for the signed-in learner."""
+"""The wallet's OpenID endpoints: accept a credential offer (OpenID4VCI), resume the credentials
+an issuer deferred (§9), and answer a presentation request (OpenID4VP), for the signed-in
+learner."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,7 +40,45 @@ class OfferIn(_In):
 
 class OfferOut(BaseModel):
     credentials: list[CredentialSummary]
-    pending: list[dict[str, Any]] = Field(description="deferred by the issuer; not stored yet")
+    pending: list[dict[str, Any]] = Field(
+        description="deferred by the issuer, not stored yet: resume with "
+        "POST /wallet/offers/pending/{id}"
+    )
+    failed: list[dict[str, Any]]
+
+
+class PendingOut(BaseModel):
+    """A deferred credential (OpenID4VCI §9) the learner can resume; no secret in it."""
+
+    id: str
+    credential_issuer: str
+    configuration_id: str
+    format: str
+    interval: int = Field(description="seconds the issuer asked to wait between requests")
+    expires_at: datetime | None = Field(description="when the issuer's access token expires")
+    created_at: datetime
+    checked_at: datetime
+
+    @classmethod
+    def of(cls, row: Any) -> PendingOut:
+        return cls(
+            id=row.id,
+            credential_issuer=row.credential_issuer,
+            configuration_id=row.configuration_id,
+            format=row.format,
+            interval=row.interval,
+            expires_at=row.expires_at,
+            created_at=row.created_at,
+            checked_at=row.checked_at,
+        )
+
+
+class ResumedOut(BaseModel):
+    status: Literal["issued", "pending", "failed"] = Field(
+        description="issued: stored; pending: ask again after 'interval'; failed: forgotten"
+    )
+    pending: PendingOut
+    credentials: list[CredentialSummary]
     failed: list[dict[str, Any]]
 
 
@@ -99,6 +139,35 @@ async def accept_offer(
             credentials=[CredentialSummary.of(r) for r in accepted.credentials],
             pending=accepted.pending,
             failed=accepted.failed,
+        )
+
+    return await run_in_threadpool(run)  # blocking HTTP and verification
+
+
+@router.get(
+    "/offers/pending",
+    responses=PROBLEMS,
+    summary="The credentials issuers deferred (OpenID4VCI 1.0 §9), to resume",
+)
+def list_pending(learner: CurrentLearner, session: SessionDep) -> list[PendingOut]:
+    return [PendingOut.of(r) for r in oid4vci_client.pending_of(session, learner)]
+
+
+@router.post(
+    "/offers/pending/{pending_id}",
+    responses={**PROBLEMS, 404: {"description": "No such pending credential of yours"}},
+    summary="Ask the issuer again for a deferred credential: stored when issued",
+)
+async def resume_pending(
+    pending_id: str, learner: CurrentLearner, context: WalletDep, session: SessionDep
+) -> ResumedOut:
+    def run() -> ResumedOut:
+        done = oid4vci_client.resume_pending(session, context, learner, pending_id)
+        return ResumedOut(
+            status=done.status,
+            pending=PendingOut.of(done.pending),
+            credentials=[CredentialSummary.of(r) for r in done.accepted.credentials],
+            failed=done.accepted.failed,
         )
 
     return await run_in_threadpool(run)  # blocking HTTP and verification

@@ -147,7 +147,8 @@ def verify_received(
     return verify_credential(received.verifier_input(), options or context.verifier.options())
 
 
-def _data_key(context: WalletContext, learner: Learner) -> bytes:
+def data_key(context: WalletContext, learner: Learner) -> bytes:
+    """The learner's data key, unwrapped (envelope encryption of what the wallet keeps)."""
     return envelope.unwrap(context.vault(), learner.id, learner.wrapped_data_key)
 
 
@@ -224,7 +225,7 @@ def store_credential(
         learner_id=learner.id,
         content_hash=received.content_hash,
         ciphertext=envelope.encrypt(
-            _data_key(context, learner), learner.id, credential_id, received.raw
+            data_key(context, learner), learner.id, credential_id, received.raw
         ),
         media_type=received.media_type,
         size=len(received.raw),
@@ -394,7 +395,7 @@ def decrypt_row(
 ) -> DecryptedCredential:
     if row.learner_id != learner.id:
         raise NotFound("No such credential in your wallet.")
-    raw = envelope.decrypt(_data_key(context, learner), learner.id, row.id, row.ciphertext)
+    raw = envelope.decrypt(data_key(context, learner), learner.id, row.id, row.ciphertext)
     if row.container == "png":
         text = baking.unbake_png(raw)
     elif row.container == "svg":

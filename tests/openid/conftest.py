@@ -45,7 +45,25 @@ class Server:
 
 
 @pytest.fixture
-def server(database_url: str, tmp_path: Path, shared: Path) -> Iterator[Server]:
+def public_host() -> str:
+    """The host of the server's public URL (a module may name it, e.g. for a certificate)."""
+    return "127.0.0.1"
+
+
+@pytest.fixture
+def extra_settings() -> dict[str, Any]:
+    """More settings for the server (a module overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def server(
+    database_url: str,
+    tmp_path: Path,
+    shared: Path,
+    public_host: str,
+    extra_settings: dict[str, Any],
+) -> Iterator[Server]:
     contexts = tmp_path / "contexts"
     ContextCache(contexts).sync_from_dir(shared / "contexts")
     engine = make_engine(database_url)
@@ -58,13 +76,18 @@ def server(database_url: str, tmp_path: Path, shared: Path) -> Iterator[Server]:
                 database_url=database_url,
                 master_key=KeyVault.new_master_key(),
                 operator_token=OPERATOR,
-                public_url=base,
+                public_url=base.replace("127.0.0.1", public_host),
                 context_dir=contexts,
                 allow_private_network=True,
+                **extra_settings,
             )
         )
 
-    with loopback(make_app) as (base, app), httpx.Client(base_url=base, timeout=60) as http:
+    with (
+        loopback(make_app) as (loop, app),
+        httpx.Client(base_url=loop.replace("127.0.0.1", public_host), timeout=60) as http,
+    ):
+        base = loop.replace("127.0.0.1", public_host)
         operator = {"Authorization": f"Bearer {OPERATOR}"}
         created = http.post(
             "/issuers",

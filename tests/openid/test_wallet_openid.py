@@ -235,4 +235,6 @@ def test_wallet_reports_a_deferred_credential_as_pending(
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["credentials"] == [] and body["failed"] == []
-    assert body["pending"] == [{"configuration": "LearningCredential_dc+sd-jwt"}]
+    [pending] = body["pending"]
+    assert pending["configuration"] == "LearningCredential_dc+sd-jwt"
+    assert pending["id"]  # kept to resume: POST /wallet/offers/pending/{id}

@@ -64,6 +64,7 @@ def test_db_upgrade_and_dev_setup(tmp_path: Path) -> None:
     first = taito("dev", "setup", cwd=tmp_path, env=env)
     assert first.returncode == 0, first.stderr
     assert "DEVELOPMENT" in first.stderr
+    assert (tmp_path / "var" / "dev-verifier.pem").exists()  # OpenID4VP x509_san_dns
     master = (tmp_path / "var" / "dev-master.key").read_text().strip()
     assert master not in first.stdout + first.stderr
     again = taito("dev", "setup", cwd=tmp_path, env=env)

@@ -1,0 +1,173 @@
+"""OpenID4VP 1.0 §5.9.3 ``x509_san_dns`` over real HTTP: the verifier signs its request object
+with a key certified for the host of its public URL (chain in ``x5c``); the Taito wallet checks
+the chain against its trust anchors, the dNSName and the response_uri's host, then answers, and
+the verifier verifies the response. Requests with an untrusted chain, another dNSName, an expired
+leaf, a response_uri on another host or a signature by another key are refused."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from keys import jose, x509
+from keys.jwk import PrivateKey, generate
+from keys.signing import KeySigner
+from tests.openid.conftest import Server
+from tests.openid.test_oid4vp import IDS, create, poll, query_for
+from tests.openid.test_wallet_openid import fill_wallet, learner  # noqa: F401  (fixture)
+
+HOST = "localhost"
+NOW = datetime.now(UTC)
+CA_KEY = generate("p256")
+CA = x509.make_ca("Taito Test Verifier CA", CA_KEY, now=NOW - timedelta(days=1), days=30)
+ROGUE_KEY = generate("p256")
+ROGUE = x509.make_ca("Rogue CA", ROGUE_KEY, now=NOW - timedelta(days=1), days=30)
+
+
+def leaf(
+    dns_name: str = HOST,
+    *,
+    ca: x509.Certificate = CA,
+    ca_key: PrivateKey = CA_KEY,
+    start: datetime = NOW - timedelta(days=1),
+    days: int = 10,
+) -> tuple[list[x509.Certificate], PrivateKey]:
+    key = generate("p256")
+    certificate = x509.make_request_signing_certificate(
+        ca, ca_key, key.public_key(), dns_name=dns_name, now=start, days=days
+    )
+    return [certificate], key
+
+
+@pytest.fixture
+def public_host() -> str:
+    return HOST
+
+
+@pytest.fixture
+def extra_settings(tmp_path: Path) -> dict[str, Any]:
+    chain, key = leaf()
+    (tmp_path / "ca.pem").write_bytes(x509.dump_pem(CA))
+    (tmp_path / "verifier.pem").write_bytes(x509.dump_pem(chain))
+    (tmp_path / "verifier.jwk").write_text(json.dumps(key.to_jwk()))
+    return {
+        "trust_anchors_file": tmp_path / "ca.pem",
+        "verifier_cert_file": tmp_path / "verifier.pem",
+        "verifier_key_file": tmp_path / "verifier.jwk",
+    }
+
+
+def read(server: Server, headers: dict[str, str], uri: str) -> Any:
+    return server.http.post("/wallet/requests", json={"request_uri": uri}, headers=headers)
+
+
+@pytest.mark.parametrize("by_reference", [True, False])
+def test_wallet_answers_an_x509_san_dns_request(
+    server: Server,
+    learner: dict[str, str],  # noqa: F811
+    by_reference: bool,
+) -> None:
+    fill_wallet(server, learner)
+    # by value, the request object (with its x5c chain) fits in a QR code for one query
+    formats = list(IDS) if by_reference else ["dc+sd-jwt"]
+    queries = [query_for(server, fmt, IDS[fmt]) for fmt in formats]
+    created = create(server, queries, client_id_prefix="x509_san_dns", by_reference=by_reference)
+    assert created["client_id"] == f"x509_san_dns:{HOST}"
+    shown = read(server, learner, created["authorization_request"])
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["verifier"] == HOST and shown.json()["satisfiable"] is True
+    choices = {q["id"]: [q["candidates"][0]["credential_id"]] for q in shown.json()["queries"]}
+    answered = server.http.post(
+        "/wallet/requests/response",
+        json={"request_uri": created["authorization_request"], "choices": choices},
+        headers=learner,
+    )
+    assert answered.status_code == 200, answered.text
+    result = poll(server, created)
+    assert result["status"] == "verified", result
+    assert set(result["result"]["credentials"]) == {IDS[f] for f in formats}
+
+
+def _request_parameters(server: Server, created: dict[str, Any]) -> dict[str, Any]:
+    query = dict(urllib.parse.parse_qsl(created["authorization_request"].split("?", 1)[1]))
+    fetched = server.http.get(query["request_uri"])
+    assert fetched.status_code == 200, fetched.text
+    header = jose.decode_unverified(fetched.text).header
+    assert header["typ"] == "oauth-authz-req+jwt" and len(header["x5c"]) == 1
+    assert "kid" not in header
+    return dict(json.loads(jose.decode_unverified(fetched.text).payload))
+
+
+def forged(
+    params: dict[str, Any],
+    chain: list[x509.Certificate],
+    key: PrivateKey,
+    *,
+    dns_name: str = HOST,
+    **changes: Any,
+) -> str:
+    client_id = f"x509_san_dns:{dns_name}"
+    claims = {**params, "client_id": client_id, **changes}
+    header = {"typ": "oauth-authz-req+jwt", "x5c": x509.x5c(chain)}
+    token = jose.sign_compact(json.dumps(claims).encode(), header, KeySigner(key, "forged"))
+    return "openid4vp://?" + urllib.parse.urlencode({"client_id": client_id, "request": token})
+
+
+def test_wallet_refuses_untrusted_x509_san_dns_requests(
+    server: Server,
+    learner: dict[str, str],  # noqa: F811
+) -> None:
+    created = create(server, [query_for(server, "dc+sd-jwt")], client_id_prefix="x509_san_dns")
+    params = _request_parameters(server, created)
+    good_chain, good_key = leaf()
+    # the same request, signed again with a trusted certificate: accepted
+    assert read(server, learner, forged(params, good_chain, good_key)).status_code == 200
+    other_host = "other.example"
+    other_chain, other_key = leaf(other_host)
+    cases = {
+        "not chaining to an anchor": (
+            forged(params, *leaf(ca=ROGUE, ca_key=ROGUE_KEY)),
+            "invalid_client",
+        ),
+        "another dNSName": (forged(params, other_chain, other_key), "invalid_client"),
+        "an expired leaf": (
+            forged(params, *leaf(start=NOW - timedelta(days=5), days=2)),
+            "invalid_client",
+        ),
+        "signed by another key": (forged(params, good_chain, generate("p256")), "invalid_client"),
+        "a response_uri on another host": (
+            forged(params, other_chain, other_key, dns_name=other_host),
+            "invalid_request",
+        ),
+    }
+    for case, (uri, error) in cases.items():
+        refused = read(server, learner, uri)
+        assert refused.status_code == 422, (case, refused.text)
+        body = refused.json()
+        assert body["code"] == "invalid_presentation_request", case
+        assert body["error"] == error, (case, body)
+    expired = read(server, learner, cases["an expired leaf"][0]).json()
+    assert "expired" in expired["detail"]
+
+
+def test_x509_san_dns_needs_a_configured_certificate(server: Server) -> None:
+    context = server.app.state.oid4vp
+    configured, context.certificate = context.certificate, None
+    try:
+        response = server.http.post(
+            "/verifier/requests",
+            json={
+                "dcql_query": {"credentials": [query_for(server, "dc+sd-jwt")]},
+                "client_id_prefix": "x509_san_dns",
+            },
+        )
+    finally:
+        context.certificate = configured
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "TAITO_VERIFIER_CERT_FILE" in response.json()["detail"]
