@@ -17,7 +17,12 @@ from verifier.oid4vp import OpenIdVerifier, RequestCreate, RequestCreated, Reque
 router = APIRouter(tags=["openid4vp"])
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"description": text, "content": {"application/problem+json": {}}}
-    for code, text in ((401, "No read token"), (404, "Not found"), (422, "Invalid input"))
+    for code, text in (
+        (401, "No read token"),
+        (404, "Not found"),
+        (422, "Invalid input"),
+        (503, "No key or certificate to sign the request with"),
+    )
 }
 NO_STORE = {"Cache-Control": "no-store"}
 
