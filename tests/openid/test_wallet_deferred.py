@@ -128,3 +128,21 @@ def test_erasure_removes_pending_credentials(
     with server.app.state.engine.connect() as connection:
         count = connection.execute(text("SELECT count(*) FROM wallet_pending_credential"))
         assert count.scalar_one() == 0
+
+
+def test_an_issuer_refusal_forgets_the_pending_credential(
+    server: Server,
+    learner: dict[str, str],  # noqa: F811
+) -> None:
+    pending = _accept_deferred(server, learner)
+    with server.app.state.engine.begin() as connection:  # the issuer no longer knows it
+        connection.execute(
+            text("UPDATE wallet_pending_credential SET deferred_endpoint = :url"),
+            {"url": f"{server.issuer}/oid4vci/no-such-endpoint"},
+        )
+    refused = server.http.post(f"/wallet/offers/pending/{pending['id']}", headers=learner)
+    assert refused.status_code == 200, refused.text
+    body = refused.json()
+    assert body["status"] == "failed" and body["credentials"] == []
+    assert body["failed"][0]["http_status"] == 404
+    assert server.http.get("/wallet/offers/pending", headers=learner).json() == []
