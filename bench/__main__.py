@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 
 from bench.comparators import pyld_rdfc, pypi_sd_jwt, reference_loader
-from bench.inputs import open_badge, presentation
+from bench.inputs import issued_badge, open_badge, presentation
 from keys import data_integrity, jwk, sd_jwt, status_list, vc_jwt
 from keys.data_integrity.canonicalization import rdfc_1_0
 from keys.did import did_key, resolve_offline
@@ -176,7 +176,7 @@ def setup(documents: StaticLoader) -> Setup:
     }
 
     credentials = {
-        "ob3": open_badge(issuer_did),
+        "ob3": issued_badge(issuer_did),
         "ob3-16k": open_badge(issuer_did, alignments=36, results=16),
     }
     signed = {
@@ -187,7 +187,7 @@ def setup(documents: StaticLoader) -> Setup:
     }
     members = [
         data_integrity.add_proof(
-            open_badge(issuer_did, serial=i),
+            issued_badge(issuer_did, serial=i),
             signer=ed_signer,
             cryptosuite="eddsa-rdfc-2022",
             loader=documents,
@@ -235,7 +235,9 @@ def setup(documents: StaticLoader) -> Setup:
     operations: list[Operation] = []
     sizes = {name: len(json.dumps(doc)) for name, doc in credentials.items()}
     for name, doc in credentials.items():
-        label = f"OB 3.0 credential, {sizes[name] / 1024:.1f} KB"
+        label = (
+            "issued " if name == "ob3" else ""
+        ) + f"OB 3.0 credential, {sizes[name] / 1024:.1f} KB"
         operations.append(
             Operation(
                 f"di-sign {name}",

@@ -85,3 +85,76 @@ def presentation(
         "holder": holder,
         "verifiableCredential": list(credentials),
     }
+
+
+def issued_badge(issuer: str, *, serial: int = 0) -> dict[str, Any]:
+    """The Open Badges 3.0 credential Taito's issuer (and ``taito demo``) produces, unsigned.
+
+    The institution is named twice (issuer and achievement creator) with the same address, a
+    hashed e-mail identifies the learner, one result and a Bitstring Status List entry.
+    """
+    achievement_id = (
+        "https://uni.example/issuers/uni/achievements/4c2b1a0e-0000-4000-8000-000000000001"
+    )
+    profile = {
+        "id": issuer,
+        "type": ["Profile"],
+        "name": "University of Example",
+        "url": "https://uni.example",
+        "address": {"type": ["Address"], "addressCountryCode": "FI"},
+    }
+    status_list = "https://uni.example/issuers/uni/status/06543d04-cae0-4d20-bb79-f4c0deb88988"
+    return {
+        "@context": list(OB3_CONTEXTS),
+        "id": f"urn:uuid:2fa85df8-fc43-4e91-8abb-{0xFDDCA4835DCD + serial:012x}",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": profile,
+        "validFrom": "2026-11-28T13:15:33Z",
+        "awardedDate": "2026-11-28T13:15:33Z",
+        "name": "Introduction to Data Science",
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "achievement": {
+                "id": achievement_id,
+                "type": ["Achievement"],
+                "achievementType": "Course",
+                "name": "Introduction to Data Science",
+                "description": "Statistics, data wrangling and visualisation with Python.",
+                "criteria": {"narrative": "Passed the final project."},
+                "creator": profile,
+                "inLanguage": "en",
+                "creditsAvailable": 5.0,
+                "resultDescription": [
+                    {
+                        "id": f"{achievement_id}#result-0",
+                        "type": ["ResultDescription"],
+                        "name": "Grade",
+                        "resultType": "Result",
+                    }
+                ],
+            },
+            "identifier": [
+                {
+                    "type": "IdentityObject",
+                    "hashed": True,
+                    "identityHash": f"sha256${serial:064x}",
+                    "identityType": "emailAddress",
+                    "salt": "526e4e18c7e7ca3c",
+                }
+            ],
+            "result": [
+                {
+                    "type": ["Result"],
+                    "value": "5",
+                    "resultDescription": f"{achievement_id}#result-0",
+                }
+            ],
+        },
+        "credentialStatus": {
+            "id": f"{status_list}#{20062 + serial}",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusListIndex": str(20062 + serial),
+            "statusListCredential": status_list,
+        },
+    }

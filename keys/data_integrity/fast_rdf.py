@@ -15,11 +15,13 @@ by doing the work that depends only on the contexts once:
    applied with override of protected terms — and each node object yields its quads directly, as
    Node Map Generation (§7.2) and Deserialize JSON-LD to RDF (§8.1, §8.6 Object to RDF) would:
    duplicate values of one subject and property are merged with pyld's equality of values.
-3. **Canonical labels.** RDFC-1.0 §4.4: the first-degree hash (§4.6) of every blank node; when
-   every hash is unique (no automorphism to break) the canonical identifiers are issued in order
-   of hash (§4.4.3 step 5) and no N-degree hashing is needed. Otherwise the quads are handed to
-   pyld's full RDFC-1.0 as N-Quads (pyoxigraph 0.5's RDFC-1.0 labels such graphs differently
-   from pyld, e.g. the endorsements of the OB 3.0 "complete" example, so it is not used).
+3. **Canonical labels.** RDFC-1.0 §4.4 on quads held as N-Quads terms (tuples of strings): the
+   first-degree hash (§4.6) of every blank node; nodes with a unique hash get their canonical
+   identifiers in order of hash (§4.4.3 step 5), which for most credentials is all of them; the
+   others go through Hash N-Degree Quads (§4.8) as the specification (and pyld) orders it — an
+   issued credential names its institution twice (issuer and achievement creator), so its two
+   identical ``address`` nodes need it. (pyoxigraph 0.5's RDFC-1.0 labels such graphs differently
+   from pyld, e.g. the endorsements of the OB 3.0 "complete" example, so it is not used.)
 
 **Covered subset** (anything else makes :meth:`FastCanonicalizer.canonicalize` return ``None``
 and the caller runs the reference path, which also produces every error):
@@ -47,11 +49,10 @@ import hashlib
 import math
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
 from pyld import jsonld
-from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
 
 from schemas.contexts import StaticLoader
@@ -86,7 +87,6 @@ _MAX_IRIS = 20000  # expanded strings remembered per active context
 
 
 Quad = tuple[str, str, str, str]  # subject, predicate, object, graph ("" = default) as N-Quads
-Literals = dict[str, tuple[str, str]]  # N-Quads literal -> (lexical form, datatype IRI)
 
 
 class _Unsupported(Exception):
@@ -129,14 +129,13 @@ class _Ctx:
 class _Walk:
     """The state of one document: its quads and blank node labels."""
 
-    __slots__ = ("bnodes", "count", "literals", "quads", "seen")
+    __slots__ = ("bnodes", "count", "quads", "seen")
 
     def __init__(self) -> None:
         self.quads: list[Quad] = []
         self.seen: set[tuple[Any, ...]] = set()
         self.bnodes: dict[str, str] = {}
         self.count = 0
-        self.literals: Literals = {}
 
     def new_bnode(self) -> str:
         self.count += 1
@@ -487,13 +486,12 @@ class FastCanonicalizer:
         literal = '"' + _escape(lexical) + '"'
         if datatype != XSD_STRING:
             literal += "^^<" + datatype + ">"
-        walk.literals[literal] = (lexical, datatype)
         return literal, marker
 
     # -------------------------------------------------------------------------------- public
 
-    def quads(self, document: Mapping[str, Any]) -> tuple[list[Quad], Literals] | None:
-        """The document's RDF quads as N-Quads terms (blank nodes ``_:bN``) and its literals."""
+    def quads(self, document: Mapping[str, Any]) -> list[Quad] | None:
+        """The document's RDF quads as N-Quads terms (blank nodes ``_:bN``), or ``None``."""
         if not isinstance(document, Mapping):
             return None
         walk = _Walk()
@@ -501,14 +499,14 @@ class FastCanonicalizer:
             self._node(self._initial, None, dict(document), "", walk)
         except (_Unsupported, RecursionError):
             return None
-        return walk.quads, walk.literals
+        return walk.quads
 
     def canonicalize(self, document: Mapping[str, Any]) -> bytes | None:
         """RDFC-1.0 canonical N-Quads of ``document``, or ``None`` when it is not covered."""
-        found = self.quads(document)
-        if found is None:
+        quads = self.quads(document)
+        if quads is None:
             return None
-        return canonical_nquads(*found)
+        return canonical_nquads(quads)
 
 
 def _line(quad: tuple[str, str, str, str]) -> str:
@@ -528,34 +526,152 @@ def _first_degree(quad: tuple[str, str, str, str], bnode: str) -> tuple[str, str
     )
 
 
-def first_degree_labels(quads: list[Quad]) -> dict[str, str] | None:
-    """RDFC-1.0 canonical identifiers when every blank node's first-degree hash is unique.
+class _IdentifierIssuer:
+    """RDFC-1.0 §4.5 Issue Identifier: ``prefix`` + counter, in order of issue."""
 
-    §4.6 Hash First Degree Quads (``_:a`` for the node itself, ``_:z`` for any other blank node),
-    then §4.4.3 step 5: identifiers issued in code point order of the hashes. ``None`` when two
-    blank nodes share a hash (the N-degree steps would be needed).
+    __slots__ = ("issued", "prefix")
+
+    def __init__(self, prefix: str, issued: dict[str, str] | None = None) -> None:
+        self.prefix = prefix
+        self.issued: dict[str, str] = dict(issued) if issued else {}
+
+    def issue(self, bnode: str) -> str:
+        found = self.issued.get(bnode)
+        if found is None:
+            found = self.issued[bnode] = f"{self.prefix}{len(self.issued)}"
+        return found
+
+    def copy(self) -> _IdentifierIssuer:
+        return _IdentifierIssuer(self.prefix, self.issued)
+
+
+def _permutations(elements: list[str]) -> Iterator[tuple[str, ...]]:
+    """Permutations by Steinhaus-Johnson-Trotter from the sorted list, one direction per value.
+
+    The order pyld enumerates them in; a node listed twice (related through two quads of the same
+    hash) counts once as a mobile value, so repeats do not multiply the permutations.
     """
-    mentions: dict[str, list[Quad]] = {}
-    for quad in quads:
-        subject, _, obj, graph = quad
-        for term in (subject, obj, graph):
-            if term.startswith("_:"):
-                mentions.setdefault(term, []).append(quad)
-    by_hash: dict[str, str] = {}
-    for bnode, related in mentions.items():
-        lines = sorted(_line(_first_degree(quad, bnode)) for quad in related)
-        digest = hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
-        if digest in by_hash:
-            return None
-        by_hash[digest] = bnode
-    return {bnode: f"_:c14n{i}" for i, (_, bnode) in enumerate(sorted(by_hash.items()))}
+    items = sorted(elements)
+    facing_left = dict.fromkeys(items, True)
+    last = len(items) - 1
+    while True:
+        yield tuple(items)
+        mobile: str | None = None
+        at = 0
+        for i, item in enumerate(items):
+            looking_at = i - 1 if facing_left[item] else i + 1
+            if (
+                (mobile is None or item > mobile)
+                and 0 <= looking_at <= last
+                and item > items[looking_at]
+            ):
+                mobile, at = item, i
+        if mobile is None:
+            return
+        other = at - 1 if facing_left[mobile] else at + 1
+        items[at], items[other] = items[other], mobile
+        for item in items:
+            if item > mobile:
+                facing_left[item] = not facing_left[item]
 
 
-def canonical_nquads(quads: list[Quad], literals: Literals) -> bytes:
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class _Canonicalization:
+    """The RDFC-1.0 canonicalization state (§4.4.2) of one dataset."""
+
+    def __init__(self, quads: list[Quad]) -> None:
+        self.mentions: dict[str, list[Quad]] = {}
+        for quad in quads:
+            subject, _, obj, graph = quad
+            for term in (subject, obj, graph):  # a quad naming a node twice is listed twice
+                if term.startswith("_:"):
+                    self.mentions.setdefault(term, []).append(quad)
+        self.canonical = _IdentifierIssuer("_:c14n")
+        self.first_degree = {
+            bnode: _sha256("".join(sorted(_line(_first_degree(q, bnode)) for q in related)))
+            for bnode, related in self.mentions.items()
+        }
+
+    def labels(self) -> dict[str, str]:
+        """§4.4.3 steps 3-6: canonical identifiers of every blank node."""
+        by_hash: dict[str, list[str]] = {}
+        for bnode, digest in self.first_degree.items():
+            by_hash.setdefault(digest, []).append(bnode)
+        shared = []
+        for digest in sorted(by_hash):  # step 5: unique hashes first, in code point order
+            nodes = by_hash[digest]
+            if len(nodes) == 1:
+                self.canonical.issue(nodes[0])
+            else:
+                shared.append(nodes)
+        for nodes in shared:  # step 6: the others by Hash N-Degree Quads
+            results = []
+            for bnode in nodes:
+                if bnode in self.canonical.issued:
+                    continue
+                temporary = _IdentifierIssuer("_:b")
+                temporary.issue(bnode)
+                results.append(self.n_degree(bnode, temporary))
+            for _, issuer in sorted(results, key=lambda result: result[0]):
+                for existing in issuer.issued:
+                    self.canonical.issue(existing)
+        return self.canonical.issued
+
+    def related_hash(self, related: str, quad: Quad, issuer: _IdentifierIssuer, at: str) -> str:
+        """§4.7 Hash Related Blank Node."""
+        identifier = (
+            self.canonical.issued.get(related)
+            or issuer.issued.get(related)
+            or self.first_degree[related]
+        )
+        return _sha256(at + (quad[1] if at != "g" else "") + identifier)
+
+    def n_degree(self, bnode: str, issuer: _IdentifierIssuer) -> tuple[str, _IdentifierIssuer]:
+        """§4.8 Hash N-Degree Quads: the hash and the issuer of the shortest path."""
+        related_by_hash: dict[str, list[str]] = {}
+        for quad in self.mentions[bnode]:
+            for at, term in (("s", quad[0]), ("o", quad[2]), ("g", quad[3])):
+                if term.startswith("_:") and term != bnode:
+                    digest = self.related_hash(term, quad, issuer, at)
+                    related_by_hash.setdefault(digest, []).append(term)
+        data = []
+        for digest in sorted(related_by_hash):
+            data.append(digest)
+            chosen_path = ""
+            chosen_issuer = issuer
+            for permutation in _permutations(related_by_hash[digest]):
+                copy = issuer.copy()
+                path = ""
+                recursion = []
+                for related in permutation:
+                    label = self.canonical.issued.get(related)
+                    if label is None:
+                        if related not in copy.issued:
+                            recursion.append(related)
+                        label = copy.issue(related)
+                    path += label
+                    if chosen_path and len(path) >= len(chosen_path) and path > chosen_path:
+                        break
+                else:
+                    for related in recursion:
+                        result, copy = self.n_degree(related, copy)
+                        path += copy.issue(related) + "<" + result + ">"
+                        if chosen_path and len(path) >= len(chosen_path) and path > chosen_path:
+                            break
+                    else:
+                        if not chosen_path or path < chosen_path:
+                            chosen_path, chosen_issuer = path, copy
+            data.append(chosen_path)
+            issuer = chosen_issuer
+        return _sha256("".join(data)), issuer
+
+
+def canonical_nquads(quads: list[Quad]) -> bytes:
     """RDFC-1.0 (§4.4) of quads given as N-Quads terms; blank nodes are terms starting ``_:``."""
-    canonical = first_degree_labels(quads)
-    if canonical is None:  # blank nodes alike at first degree: the full algorithm
-        return _reference_rdfc(quads, literals)
+    canonical = _Canonicalization(quads).labels()
     lines = [
         _line((canonical.get(s, s), p, canonical.get(o, o), canonical.get(g, g)))
         for s, p, o, g in quads
@@ -564,32 +680,10 @@ def canonical_nquads(quads: list[Quad], literals: Literals) -> bytes:
     return "".join(lines).encode("utf-8")
 
 
-def _rdf_term(term: str, literals: Literals) -> dict[str, Any]:
-    if term.startswith("<"):
-        return {"type": "IRI", "value": term[1:-1]}
-    if term.startswith("_:"):
-        return {"type": "blank node", "value": term}
-    lexical, datatype = literals[term]
-    return {"type": "literal", "value": lexical, "datatype": datatype}
-
-
-def _reference_rdfc(quads: list[Quad], literals: Literals) -> bytes:
-    """pyld's full RDFC-1.0 (URDNA2015, with Hash N-Degree Quads §4.8) over the same dataset.
-
-    The dataset is handed over as pyld's own structure, not as N-Quads text: pyld's N-Quads
-    parser reads an escaped backslash followed by ``n`` as a newline.
-    """
-    dataset: dict[str, list[dict[str, Any]]] = {}
-    for subject, predicate, obj, graph in quads:
-        dataset.setdefault(graph or "@default", []).append(
-            {
-                "subject": _rdf_term(subject, literals),
-                "predicate": _rdf_term(predicate, literals),
-                "object": _rdf_term(obj, literals),
-            }
-        )
-    result = URDNA2015().main(dataset, {"format": "application/n-quads"})
-    return cast(str, result).encode("utf-8")
+def first_degree_unique(quads: list[Quad]) -> bool:
+    """Whether every blank node has its own first-degree hash (no N-degree step needed)."""
+    hashes = _Canonicalization(quads).first_degree.values()
+    return len(set(hashes)) == len(hashes)
 
 
 def _resolved_cache() -> Any:
@@ -597,4 +691,4 @@ def _resolved_cache() -> Any:
     return jsonld.LRUCache(maxsize=64)
 
 
-__all__ = ["FastCanonicalizer", "canonical_double", "canonical_nquads", "first_degree_labels"]
+__all__ = ["FastCanonicalizer", "canonical_double", "canonical_nquads", "first_degree_unique"]
