@@ -44,7 +44,7 @@ from verifier.status import StatusChecker
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE_DIR = ROOT / "bench" / "node"
-NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
+NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 NONCE, AUDIENCE = "n-0S6_WzA2Mj", "https://verifier.example"
 TAITO = "Taito"
 STATUS_URL = "https://uni.example/status/1"
@@ -275,7 +275,7 @@ def setup(documents: StaticLoader) -> Setup:
     operations.append(
         Operation(
             "rdfc ob3",
-            "RDFC-1.0 canonicalisation (OB 3.0 credential)",
+            "RDFC-1.0 canonicalisation (issued OB 3.0 credential)",
             lambda: rdfc_1_0(unsecured, documents),
             {"pyld normalize (URDNA2015)": pyld_rdfc(unsecured, documents)},
         )
@@ -286,7 +286,7 @@ def setup(documents: StaticLoader) -> Setup:
     operations.append(
         Operation(
             "vc-jwt-verify",
-            "VC-JWT EdDSA verify (OB 3.0)",
+            "VC-JWT EdDSA verify (issued OB 3.0 credential)",
             lambda: vc_jwt.verify_jwt_credential(
                 token, resolve_key=vc_jwt.resolve_offline_jwt_key, now=NOW
             ),

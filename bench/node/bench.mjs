@@ -97,6 +97,11 @@ pair.id = `${pair.controller}#${pair.publicKeyMultibase}`;
 const signingSuite = () => new DataIntegrityProof({signer: pair.signer(), cryptosuite: eddsaRdfc2022});
 const verifyingSuite = () => new DataIntegrityProof({cryptosuite: eddsaRdfc2022});
 const NOW = new Date(inputs.now);
+// Taito's rows verify the proofs, not the status list (timed on its own): @digitalbazaar/vc
+// refuses a credential with credentialStatus unless given a checkStatus, so it gets one that
+// reports the credential active without fetching anything.
+const checkStatus = async () => ({verified: true});
+const describe = error => (error && (error.message || String(error))) || 'no error given';
 
 for(const [name, credential] of Object.entries(inputs.credentials)) {
   const unsigned = {...credential, issuer: {...credential.issuer, id: pair.controller}};
@@ -105,21 +110,21 @@ for(const [name, credential] of Object.entries(inputs.credentials)) {
   }));
 }
 for(const [name, credential] of Object.entries(inputs.signed)) {
-  const check = await vc.verifyCredential({
-    credential, suite: verifyingSuite(), documentLoader, now: NOW
+  const verify = () => vc.verifyCredential({
+    credential, suite: verifyingSuite(), documentLoader, now: NOW, checkStatus
   });
-  must(check.verified, `@digitalbazaar/vc does not verify ${name}: ${JSON.stringify(check.error)}`);
-  results[`di-verify ${name}`] = await measure(() => vc.verifyCredential({
-    credential, suite: verifyingSuite(), documentLoader, now: NOW
-  }));
+  const check = await verify();
+  must(check.verified, `@digitalbazaar/vc does not verify ${name}: ${describe(check.error)}`);
+  results[`di-verify ${name}`] = await measure(verify);
 }
 {
   const {document, challenge} = inputs.presentation;
   const verifyVp = () => vc.verify({
-    presentation: document, suite: verifyingSuite(), challenge, documentLoader, now: NOW
+    presentation: document, suite: verifyingSuite(), challenge, documentLoader, now: NOW,
+    checkStatus
   });
   const check = await verifyVp();
-  must(check.verified, `@digitalbazaar/vc does not verify the VP: ${JSON.stringify(check.error)}`);
+  must(check.verified, `@digitalbazaar/vc does not verify the VP: ${describe(check.error)}`);
   results['di-verify vp5'] = await measure(verifyVp);
 }
 
