@@ -189,7 +189,8 @@ def resolve_offer(http: GuardedHttp, uri: str) -> dict[str, Any]:
         raise InvalidOffer("The offer is not a JSON object.")
     issuer = offer.get("credential_issuer")
     ids = offer.get("credential_configuration_ids")
-    grant = (offer.get("grants") or {}).get(PRE_AUTHORIZED_GRANT)
+    grants = offer.get("grants")
+    grant = grants.get(PRE_AUTHORIZED_GRANT) if isinstance(grants, dict) else None
     if not isinstance(issuer, str) or not issuer.startswith(("https://", "http://")):
         raise InvalidOffer("The offer names no credential_issuer URL.")
     if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
@@ -214,6 +215,8 @@ def issuer_info(http: GuardedHttp, offer: Mapping[str, Any]) -> IssuerInfo:
     if metadata.get("credential_issuer") != issuer:
         raise InvalidOffer("The issuer's metadata names another credential_issuer.")
     servers = metadata.get("authorization_servers") or [issuer]
+    if not isinstance(servers, list) or not all(isinstance(s, str) for s in servers):
+        raise InvalidOffer("The issuer's metadata lists authorization_servers that are not URLs.")
     server = (offer["grants"][PRE_AUTHORIZED_GRANT].get("authorization_server")) or servers[0]
     if server not in servers:
         raise InvalidOffer("The offer names an authorization server the issuer does not list.")

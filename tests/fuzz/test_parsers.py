@@ -473,11 +473,6 @@ def offer_uris(draw: st.DrawFn) -> tuple[str, bytes]:
     return scheme + "?" + urllib.parse.urlencode(query), text.encode()
 
 
-@pytest.mark.xfail(
-    raises=AttributeError,
-    strict=False,
-    reason="wallet/oid4vci_client.py: resolve_offer calls .get on a 'grants' that is not an object",
-)
 def test_offer_uri_parser_raises_only_typed_errors() -> None:
     client = _offer_client()
 

@@ -26,6 +26,8 @@ from tests.openid.conftest import Server
 pytestmark = pytest.mark.interop
 
 server = openid_fixtures.server
+public_host = openid_fixtures.public_host
+extra_settings = openid_fixtures.extra_settings
 CONFIGS = [
     "OpenBadgeCredential_ldp_vc",
     "OpenBadgeCredential_jwt_vc_json",

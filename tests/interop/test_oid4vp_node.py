@@ -26,6 +26,8 @@ from tests.openid.test_oid4vp import create, poll, query_for
 pytestmark = pytest.mark.interop
 
 server = openid_fixtures.server
+public_host = openid_fixtures.public_host
+extra_settings = openid_fixtures.extra_settings
 PACKAGES = ("@openid4vc/openid4vp", "@openid4vc/utils", "@sd-jwt/sd-jwt-vc")
 
 
