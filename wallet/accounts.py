@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -37,6 +37,10 @@ from wallet.errors import (
 from wallet.holder import ensure_holder_keys
 from wallet.tables import EmailToken, Learner, LoginAttempt, RefreshToken, new_id
 from wallet.tokens import hash_token, issue_access_token, new_refresh_token
+
+VERIFY, RESET = "verify", "reset"  # email_token.purpose
+RESET_TOKEN_TTL = timedelta(hours=1)
+RESET_MAILS_PER_HOUR = 3  # per account: a form cannot be used to flood a mailbox
 
 _DUMMY_HASHES: dict[tuple[int, int, int], str] = {}
 
@@ -138,7 +142,11 @@ def resend_verification(session: Session, context: WalletContext, learner: Learn
 
 def verify_email(session: Session, context: WalletContext, token: str) -> Learner:
     now = context.clock()
-    row = session.exec(select(EmailToken).where(EmailToken.token_hash == hash_token(token))).first()
+    row = session.exec(
+        select(EmailToken).where(
+            EmailToken.token_hash == hash_token(token), EmailToken.purpose == VERIFY
+        )
+    ).first()
     if row is None or row.used_at is not None or _aware(row.expires_at) <= now:
         raise InvalidEmailToken("The verification token is unknown, used or expired.")
     learner = session.get(Learner, row.learner_id)
@@ -187,10 +195,11 @@ def issue_tokens(
     """A new access token and refresh token (a new family unless ``family_id``); commits."""
     now = context.clock()
     refresh = new_refresh_token()
+    family = family_id or new_id()
     session.add(
         RefreshToken(
             learner_id=learner.id,
-            family_id=family_id or new_id(),
+            family_id=family,
             token_hash=hash_token(refresh),
             created_at=now,
             expires_at=now + context.refresh_token_ttl,
@@ -200,6 +209,7 @@ def issue_tokens(
     access = issue_access_token(
         context.secret(),
         learner_id=learner.id,
+        session_id=family,
         issuer=context.issuer,
         now=now,
         lifetime=context.access_token_ttl,
@@ -307,3 +317,125 @@ def check_password(context: WalletContext, learner: Learner, password: str) -> b
         return context.password_hasher.verify(learner.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+# --- passwords ---------------------------------------------------------------------------------
+
+
+def _password_changed_mail(session: Session, learner: Learner) -> None:
+    mail.queue_mail(
+        session,
+        learner.id,
+        learner.email,
+        "The password of your Taito wallet was changed",
+        "Hello,\n\nthe password of your Taito wallet was just changed, and every device was "
+        "signed out.\nIf this was not you, reset your password at once with 'forgot password' "
+        "and tell your wallet operator.\n",
+    )
+
+
+def _set_password(session: Session, context: WalletContext, learner: Learner, new: str) -> None:
+    """The new password's hash, and every sign-in ended (OWASP ASVS V3.3.3 / V2.5.x)."""
+    learner.password_hash = context.password_hasher.hash(new)
+    session.add(learner)
+    session.exec(
+        update(RefreshToken)
+        .where(col(RefreshToken.learner_id) == learner.id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=context.clock())
+    )
+    session.exec(delete(LoginAttempt).where(col(LoginAttempt.account) == _digest(learner.email)))
+    _password_changed_mail(session, learner)
+
+
+def change_password(
+    session: Session,
+    context: WalletContext,
+    learner: Learner,
+    current: str,
+    new: str,
+    client: str,
+) -> TokenPair:
+    """Change the password (the current one is asked, under the sign-in rate limit): every
+    sign-in ends, this one gets fresh tokens, and the learner is told by mail."""
+    now = context.clock()
+    account, client_key = _digest(learner.email), _digest(client)
+    _check_rate(session, context, account, client_key, now)
+    if not check_password(context, learner, current):
+        _failed(session, context, account, client_key, now)
+        raise InvalidLogin("The current password is wrong: the password was not changed.")
+    _set_password(session, context, learner, new)
+    pair = issue_tokens(session, context, learner)  # commits
+    mail.deliver_pending(session, context)
+    return pair
+
+
+def request_password_reset(session: Session, context: WalletContext, email: str) -> None:
+    """Mail a one-time reset token (valid one hour) when the address has an account. The caller
+    answers the same either way, so the form does not reveal which addresses have accounts."""
+    now = context.clock()
+    learner = session.exec(select(Learner).where(Learner.email == normalise_email(email))).first()
+    if learner is None:
+        return
+    recent = session.exec(
+        select(func.count()).where(
+            EmailToken.learner_id == learner.id,
+            EmailToken.purpose == RESET,
+            EmailToken.created_at > now - timedelta(hours=1),
+        )
+    ).one()
+    if recent >= RESET_MAILS_PER_HOUR:
+        return
+    token = secrets.token_urlsafe(32)
+    session.add(
+        EmailToken(
+            learner_id=learner.id,
+            token_hash=hash_token(token),
+            purpose=RESET,
+            email=learner.email,
+            created_at=now,
+            expires_at=now + RESET_TOKEN_TTL,
+        )
+    )
+    mail.queue_mail(
+        session,
+        learner.id,
+        learner.email,
+        "Reset the password of your Taito wallet",
+        "Hello,\n\nsomeone (we hope you) asked to reset the password of your Taito wallet.\n"
+        f"Your reset code, valid for one hour and once:\n\n{token}\n\n"
+        "Enter it in your wallet app with a new password (POST /wallet/auth/reset-password).\n"
+        "If you did not ask for this, ignore this mail: your password stays as it is.\n",
+    )
+    session.commit()
+    mail.deliver_pending(session, context)
+
+
+def reset_password(session: Session, context: WalletContext, token: str, new: str) -> None:
+    """Set a new password with a mailed reset token: the token and every other reset token of the
+    account are spent, every sign-in ends, and the address counts as verified (the learner read
+    mail sent to it). Credentials stay readable: the data key is sealed by the master key."""
+    now = context.clock()
+    row = session.exec(
+        select(EmailToken).where(
+            EmailToken.token_hash == hash_token(token), EmailToken.purpose == RESET
+        )
+    ).first()
+    if row is None or row.used_at is not None or _aware(row.expires_at) <= now:
+        raise InvalidEmailToken("The reset code is unknown, used or expired: ask for a new one.")
+    learner = session.get(Learner, row.learner_id)
+    if learner is None or learner.email != row.email:
+        raise InvalidEmailToken("The reset code is for another address: ask for a new one.")
+    session.exec(
+        update(EmailToken)
+        .where(
+            col(EmailToken.learner_id) == learner.id,
+            col(EmailToken.purpose) == RESET,
+            col(EmailToken.used_at).is_(None),
+        )
+        .values(used_at=now)
+    )
+    if learner.email_verified_at is None:
+        learner.email_verified_at = now
+    _set_password(session, context, learner, new)
+    session.commit()
+    mail.deliver_pending(session, context)

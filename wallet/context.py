@@ -24,12 +24,12 @@ from typing import Annotated
 from argon2 import PasswordHasher
 from fastapi import Depends, Request
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from keys.store import KeyStore, KeyVault
 from verifier.context import VerifierContext
 from wallet.errors import Unauthorized, WalletUnavailable
-from wallet.tables import Learner
+from wallet.tables import Learner, RefreshToken
 from wallet.tokens import read_access_token
 
 
@@ -106,12 +106,25 @@ def bearer_token(request: Request) -> str | None:
 
 def learner_for_token(session: Session, context: WalletContext, token: str) -> Learner:
     """The learner an access token names (401 if the token is bad, expired or the account gone)."""
-    learner_id = read_access_token(
-        context.secret(), token, issuer=context.issuer, now=context.clock()
-    )
-    learner = session.get(Learner, learner_id)
+    claims = read_access_token(context.secret(), token, issuer=context.issuer, now=context.clock())
+    learner = session.get(Learner, claims.learner_id)
     if learner is None:
         raise Unauthorized("The account of this access token no longer exists.")
+    # The sign-in must still be live: sign-out, sign-out everywhere, a password change or a
+    # reused refresh token revoke the family, and its access tokens with it (RFC 9700 §4.14.2).
+    live = session.exec(
+        select(RefreshToken.id)
+        .where(
+            RefreshToken.family_id == claims.session_id,
+            RefreshToken.learner_id == learner.id,
+            col(RefreshToken.revoked_at).is_(None),
+        )
+        .limit(1)
+    ).first()
+    if live is None:
+        raise Unauthorized(
+            "This sign-in has ended (signed out or password changed): sign in again."
+        )
     return learner
 
 

@@ -37,6 +37,20 @@ class PasswordIn(_In):
     password: str = Field(min_length=1, max_length=1024)
 
 
+class PasswordChangeIn(_In):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=10, max_length=1024)
+
+
+class ForgotPasswordIn(_In):
+    email: str = Field(min_length=3, max_length=320)
+
+
+class PasswordResetIn(_In):
+    token: str = Field(min_length=1, max_length=200, description="the code of the reset mail")
+    new_password: str = Field(min_length=10, max_length=1024)
+
+
 class ExportIn(_In):
     passphrase: str = Field(min_length=10, max_length=1024)
 

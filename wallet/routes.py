@@ -22,11 +22,14 @@ from wallet.models import (
     CredentialSummary,
     EmailTokenIn,
     ExportIn,
+    ForgotPasswordIn,
     HolderKeyPublic,
     ImportedOut,
     LearnerPublic,
     LoginIn,
+    PasswordChangeIn,
     PasswordIn,
+    PasswordResetIn,
     RefreshIn,
     RegisteredOut,
     RegisterIn,
@@ -169,6 +172,48 @@ def resend_verification(
 ) -> Response:
     accounts.resend_verification(session, context, learner)
     return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post(
+    "/auth/password",
+    summary="Change the password (every other sign-in ends; fresh tokens for this one)",
+    responses={401: PROBLEMS[401], 429: {"description": "Too many wrong passwords"}},
+)
+def change_password(
+    body: PasswordChangeIn,
+    request: Request,
+    learner: CurrentLearner,
+    context: WalletDep,
+    session: SessionDep,
+) -> TokenOut:
+    return _tokens(
+        accounts.change_password(
+            session, context, learner, body.current_password, body.new_password, _client(request)
+        )
+    )
+
+
+@router.post(
+    "/auth/forgot-password",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Mail a password reset code (the same answer whether or not the address has an account)",
+    response_class=Response,
+    responses={202: {"description": "Accepted (no body)"}},
+)
+def forgot_password(body: ForgotPasswordIn, context: WalletDep, session: SessionDep) -> Response:
+    accounts.request_password_reset(session, context, body.email)
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post(
+    "/auth/reset-password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Set a new password with the mailed reset code (every sign-in ends)",
+    responses={400: {"description": "The reset code is unknown, used or expired"}},
+)
+def reset_password(body: PasswordResetIn, context: WalletDep, session: SessionDep) -> Response:
+    accounts.reset_password(session, context, body.token, body.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me", summary="The signed-in learner", responses={401: PROBLEMS[401]})

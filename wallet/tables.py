@@ -79,13 +79,17 @@ class RefreshToken(SQLModel, table=True):
 
 
 class EmailToken(SQLModel, table=True):
-    """A one-time email verification token, stored as its SHA-256."""
+    """A one-time mailed token, stored as its SHA-256: ``purpose`` is ``verify`` (the address
+    belongs to the learner) or ``reset`` (a forgotten password)."""
 
     __tablename__ = "email_token"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     learner_id: str = learner_fk()
     token_hash: str = Field(unique=True, max_length=64)
+    purpose: str = Field(
+        default="verify", max_length=16, sa_column_kwargs={"server_default": "verify"}
+    )
     email: str = Field(max_length=320)  # the address the token proves
     created_at: datetime = Field(default_factory=utc_now)
     expires_at: datetime

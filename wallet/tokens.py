@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,13 +40,28 @@ def _mac(secret: bytes, signing_input: str) -> str:
     return base64url.encode(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())
 
 
+@dataclass(frozen=True)
+class AccessClaims:
+    learner_id: str  # sub
+    session_id: str  # sid: the refresh-token family of the sign-in that issued the token
+
+
 def issue_access_token(
-    secret: bytes, *, learner_id: str, issuer: str, now: datetime, lifetime: timedelta
+    secret: bytes,
+    *,
+    learner_id: str,
+    session_id: str,
+    issuer: str,
+    now: datetime,
+    lifetime: timedelta,
 ) -> str:
+    """An access token of the sign-in ``session_id`` (its refresh-token family): when the family
+    is revoked (sign-out, password change), the access token dies with it."""
     claims = {
         "iss": issuer,
         "aud": AUDIENCE,
         "sub": learner_id,
+        "sid": session_id,
         "iat": int(now.timestamp()),
         "exp": int((now + lifetime).timestamp()),
         "jti": secrets.token_hex(8),
@@ -55,8 +71,8 @@ def issue_access_token(
     return f"{signing_input}.{_mac(secret, signing_input)}"
 
 
-def read_access_token(secret: bytes, token: str, *, issuer: str, now: datetime) -> str:
-    """The learner id in a valid, unexpired token; :class:`Unauthorized` otherwise."""
+def read_access_token(secret: bytes, token: str, *, issuer: str, now: datetime) -> AccessClaims:
+    """The learner and sign-in of a valid, unexpired token; :class:`Unauthorized` otherwise."""
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != _HEADER:
         raise Unauthorized("The access token is not valid.")
@@ -71,12 +87,13 @@ def read_access_token(secret: bytes, token: str, *, issuer: str, now: datetime) 
         or claims.get("iss") != issuer
         or claims.get("aud") != AUDIENCE
         or not isinstance(claims.get("sub"), str)
+        or not isinstance(claims.get("sid"), str)
         or not isinstance(claims.get("exp"), int)
     ):
         raise Unauthorized("The access token is not valid.")
     if claims["exp"] <= now.timestamp():
         raise Unauthorized("The access token has expired: refresh it.")
-    return str(claims["sub"])
+    return AccessClaims(str(claims["sub"]), str(claims["sid"]))
 
 
 def new_refresh_token() -> str:

@@ -37,6 +37,8 @@ PUBLIC_ROUTES = {
     ("POST", "/wallet/auth/refresh"),
     ("POST", "/wallet/auth/logout"),
     ("POST", "/wallet/auth/verify-email"),
+    ("POST", "/wallet/auth/forgot-password"),
+    ("POST", "/wallet/auth/reset-password"),
     ("GET", "/wallet/verify-email"),
 }
 
