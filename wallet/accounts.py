@@ -140,21 +140,36 @@ def resend_verification(session: Session, context: WalletContext, learner: Learn
         mail.deliver_pending(session, context)
 
 
-def verify_email(session: Session, context: WalletContext, token: str) -> Learner:
-    now = context.clock()
+def _spend_mailed_token(
+    session: Session, token: str, purpose: str, now: datetime, what: str
+) -> Learner:
+    """The learner of a live mailed token of ``purpose``, the token spent atomically (of two
+    concurrent uses, one wins); :class:`InvalidEmailToken` otherwise. The caller commits."""
     row = session.exec(
         select(EmailToken).where(
-            EmailToken.token_hash == hash_token(token), EmailToken.purpose == VERIFY
+            EmailToken.token_hash == hash_token(token), EmailToken.purpose == purpose
         )
     ).first()
     if row is None or row.used_at is not None or _aware(row.expires_at) <= now:
-        raise InvalidEmailToken("The verification token is unknown, used or expired.")
+        raise InvalidEmailToken(f"The {what} is unknown, used or expired.")
     learner = session.get(Learner, row.learner_id)
     if learner is None or learner.email != row.email:
-        raise InvalidEmailToken("The verification token is for another address.")
-    row.used_at = now
+        raise InvalidEmailToken(f"The {what} is for another address.")
+    spent = session.exec(
+        update(EmailToken)
+        .where(col(EmailToken.id) == row.id, col(EmailToken.used_at).is_(None))
+        .values(used_at=now)
+    )
+    if spent.rowcount != 1:
+        session.rollback()
+        raise InvalidEmailToken(f"The {what} is unknown, used or expired.")
+    return learner
+
+
+def verify_email(session: Session, context: WalletContext, token: str) -> Learner:
+    now = context.clock()
+    learner = _spend_mailed_token(session, token, VERIFY, now, "verification token")
     learner.email_verified_at = now
-    session.add(row)
     session.add(learner)
     session.commit()
     session.refresh(learner)
@@ -415,16 +430,7 @@ def reset_password(session: Session, context: WalletContext, token: str, new: st
     account are spent, every sign-in ends, and the address counts as verified (the learner read
     mail sent to it). Credentials stay readable: the data key is sealed by the master key."""
     now = context.clock()
-    row = session.exec(
-        select(EmailToken).where(
-            EmailToken.token_hash == hash_token(token), EmailToken.purpose == RESET
-        )
-    ).first()
-    if row is None or row.used_at is not None or _aware(row.expires_at) <= now:
-        raise InvalidEmailToken("The reset code is unknown, used or expired: ask for a new one.")
-    learner = session.get(Learner, row.learner_id)
-    if learner is None or learner.email != row.email:
-        raise InvalidEmailToken("The reset code is for another address: ask for a new one.")
+    learner = _spend_mailed_token(session, token, RESET, now, "reset code")
     session.exec(
         update(EmailToken)
         .where(
