@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
-from typing import Annotated, Literal, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -69,12 +70,75 @@ def serve(
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+    access_log: Annotated[bool, typer.Option(help="log every request (uvicorn.access)")] = True,
 ) -> None:
     """Serve the API with uvicorn."""
     import uvicorn
 
     settings()  # fail early, in one line, on bad configuration
-    uvicorn.run("taito.app:app_factory", factory=True, host=host, port=port, workers=workers)
+    if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
+        uvicorn.run(
+            "taito.app:app_factory",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log,
+        )
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
+        "taito.app:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+    )
+    address = WorkerAddress(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        address.bind((host, port))
+    except OSError as exc:
+        fail(f"cannot bind {host}:{port}: {exc.strerror}")
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", host, address.getsockname()[1]
+    )
+    try:
+        Multiprocess(config, sockets=[address]).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        address.close()
+
+
+class WorkerAddress(socket.socket):
+    """``taito serve --workers N``: the address every worker listens on with its *own* socket
+    (``SO_REUSEPORT``), so the kernel spreads new connections over the workers' accept queues.
+    With one shared listening socket, whichever worker wakes first accepts every pending
+    connection: 16 keep-alive clients connecting together all landed on one worker. This socket
+    is bound (it holds the port) but never listens; a worker receives the address, not a copy of
+    the descriptor, and binds a socket of its own to it."""
+
+    def __init__(self, family: int) -> None:
+        super().__init__(family, socket.SOCK_STREAM)
+        self.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return worker_socket, (self.family, self.getsockname()[:2])
+
+
+def worker_socket(family: int, address: tuple[str, int]) -> socket.socket:
+    """In a worker process: a socket of its own bound to the API's address (uvicorn listens)."""
+    # proto named: asyncio sets TCP_NODELAY only on connections whose socket says IPPROTO_TCP,
+    # and without it the response's body waits on the client's delayed ACK (40 ms) behind its
+    # headers (uvicorn's own bind_socket leaves proto 0)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    return sock
 
 
 @db_app.command("upgrade")

@@ -14,7 +14,7 @@ from schemas import strict_json
 from schemas.credential_schemas import SchemaCache
 from schemas.errors import TaitoError
 from verifier.credential import VerifyOptions, verify_credential
-from verifier.http import GuardedHttp
+from verifier.http import GuardedHttp, NetworkNeeded, offline_only
 from verifier.report import VerificationReport
 from verifier.resolver import DidResolver
 from verifier.status import StatusChecker, StatusPolicy
@@ -78,6 +78,19 @@ class VerifierContext:
             ),
         )
 
+    def verify_submitted_offline(
+        self, data: Any, submitted: Mapping[str, Any]
+    ) -> VerificationReport | None:
+        """:meth:`verify_submitted` when it needs no network (no fetch, or only fresh cached
+        ones), else ``None``: then nothing was fetched and the caller runs
+        :meth:`verify_submitted` where blocking is allowed. Lets the API verify on the event loop
+        instead of handing every request to a thread."""
+        with offline_only():
+            try:
+                return self.verify_submitted(data, submitted)
+            except NetworkNeeded:
+                return None
+
     def credential_schema(self, url: str) -> Mapping[str, Any] | None:
         """The JSON Schema a credential names: from the pinned cache, else fetched if the policy
         allows (through the guarded client); ``None`` when it is neither."""
@@ -105,7 +118,8 @@ class VerifierContext:
         return self._fetched_schemas[url]
 
 
-def get_verifier(request: Request) -> VerifierContext:
+async def get_verifier(request: Request) -> VerifierContext:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, a hand-off per request
     context: VerifierContext = request.app.state.verifier
     return context
 

@@ -14,6 +14,9 @@ fetch is bounded and checked:
 * **time**: connect / read timeouts, and a total deadline across hops and the body;
 * **size**: ``Content-Length`` over the limit is refused before reading; the body is streamed
   and reading stops one chunk past the limit; compressed bodies are inflated with the same bound;
+* **offline sections**: inside ``with offline_only():`` a fetch the cache cannot answer raises
+  :class:`NetworkNeeded` (a ``BaseException``, so no ``except Exception`` turns it into a check)
+  instead of blocking: the API verifies on the event loop and re-runs in a thread only then;
 * **cache** (RFC 9111, in memory, bounded by entries and bytes, keyed by URL and ``Accept``):
   ``Cache-Control: max-age`` / ``no-store`` / ``no-cache``, ``Age``, ``Expires``, and revalidation
   with ``If-None-Match`` (ETag) / ``If-Modified-Since``. ``now`` is injectable.
@@ -30,13 +33,15 @@ fetch is bounded and checked:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import socket
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -55,8 +60,10 @@ __all__ = [
     "FetchTooLarge",
     "GuardedHttp",
     "HttpPolicy",
+    "NetworkNeeded",
     "Resolver",
     "is_blocked_address",
+    "offline_only",
 ]
 
 Resolver = Callable[[str, int], list[str]]
@@ -89,6 +96,30 @@ class FetchTooLarge(FetchError):
 class FetchRedirects(FetchError):
     code = "fetch_redirects"
     title = "Too many or invalid redirects"
+
+
+class NetworkNeeded(BaseException):
+    """A fetch inside :func:`offline_only` that the cache cannot answer: nothing was sent. A
+    ``BaseException`` so that code turning every ``Exception`` into a failed check lets it
+    through to the caller, which repeats the work where blocking is allowed."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+_OFFLINE_ONLY: ContextVar[bool] = ContextVar("taito_http_offline_only", default=False)
+
+
+@contextlib.contextmanager
+def offline_only() -> Iterator[None]:
+    """Within this block (this thread / task), :meth:`GuardedHttp.get` answers from fresh cache
+    entries only and raises :class:`NetworkNeeded` rather than touching the network."""
+    token = _OFFLINE_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _OFFLINE_ONLY.reset(token)
 
 
 @dataclass(frozen=True)
@@ -238,6 +269,8 @@ class GuardedHttp:
             self._cache.move_to_end(key)
             if moment < entry.fresh_until:
                 return replace(entry.response, from_cache=True)
+        if _OFFLINE_ONLY.get():
+            raise NetworkNeeded(url)
         conditional: dict[str, str] = {}
         if entry is not None:
             if entry.etag:

@@ -14,6 +14,9 @@ from verifier.context import VerifierDep
 
 router = APIRouter(tags=["verifier"])
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+# Verified on the event loop when no fetch is needed: bodies up to this size (a credential is a
+# few kB); larger ones, multipart uploads and anything that must fetch go to a worker thread.
+INLINE_MAX_BYTES = 64 * 1024
 
 
 class Check(BaseModel):
@@ -116,6 +119,16 @@ async def read_input(request: Request) -> tuple[Any, dict[str, Any]]:
 )
 async def verify(request: Request, verifier: VerifierDep) -> Report:
     data, options = await read_input(request)
-    # Verification does blocking I/O (did:web, status lists): keep it off the event loop.
-    report = await run_in_threadpool(verifier.verify_submitted, data, options)
+    report = None
+    declared = request.headers.get("content-length", "")
+    inline = declared.isdigit() and int(declared) <= INLINE_MAX_BYTES
+    if inline and not request.headers.get("content-type", "").lower().startswith("multipart/"):
+        # A thread hand-off costs more than verifying a small credential that needs no fetch.
+        report = verifier.verify_submitted_offline(data, options)
+        if report is None and isinstance(data, dict | list):
+            # Parsed afresh (the request keeps the body): the attempt may have changed the JSON.
+            data, options = await read_input(request)
+    if report is None:
+        # Verification does blocking I/O (did:web, status lists): keep it off the event loop.
+        report = await run_in_threadpool(verifier.verify_submitted, data, options)
     return Report.model_validate(report.to_json())
