@@ -31,10 +31,9 @@ signature call, and everything around it is policy PyJWT does not enforce the wa
 
 from __future__ import annotations
 
-import binascii
+import copy
+import functools
 import json
-import re
-import string
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -58,6 +57,7 @@ __all__ = [
     "JwsResult",
     "KeyResolver",
     "MalformedJws",
+    "decode_b64url",
     "decode_unverified",
     "sign_compact",
     "typ_matches",
@@ -127,7 +127,7 @@ def typ_matches(typ: Any, expected: str) -> bool:
     """Compare media types as RFC 7515 §4.1.9 says: case-insensitively, ``application/`` optional."""
     if not isinstance(typ, str):
         return False
-    return _media_type(typ) == _media_type(expected)
+    return typ == expected or _media_type(typ) == _media_type(expected)
 
 
 def _media_type(value: str) -> str:
@@ -138,6 +138,18 @@ def _media_type(value: str) -> str:
 
 
 def _check_allow_list(algorithms: Collection[str]) -> frozenset[str]:
+    if type(algorithms) is tuple or type(algorithms) is frozenset:
+        # the usual, hashable allow-lists (module constants): checked once
+        return _checked_allow_list(algorithms)
+    return _allow_list(algorithms)
+
+
+@functools.lru_cache(maxsize=64)
+def _checked_allow_list(algorithms: Collection[str]) -> frozenset[str]:
+    return _allow_list(algorithms)
+
+
+def _allow_list(algorithms: Collection[str]) -> frozenset[str]:
     if isinstance(algorithms, str):
         raise AlgorithmNotAllowed("The algorithm allow-list must be a collection, not a string.")
     allowed = frozenset(algorithms)
@@ -218,29 +230,10 @@ def sign_compact(payload: bytes, header: Mapping[str, Any], signer: Signer) -> s
     return token
 
 
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
-_TO_STANDARD = str.maketrans("-_", "+/")
-_B64_VALUE = {
-    c: i for i, c in enumerate(string.ascii_uppercase + string.ascii_lowercase + "0123456789-_")
-}
-
-
 def decode_b64url(text: str) -> bytes | None:
     """Canonical unpadded base64url (RFC 4648 §5, §3.5), as :func:`keys.base64url.decode` accepts
-    it, or ``None``. The trailing bits are checked on the last character instead of encoding the
-    result again, which halves the cost on the verification path."""
-    rest = len(text) % 4
-    if rest == 1 or not _B64URL.fullmatch(text):
-        return None
-    # 2 (3) characters carry 1 (2) bytes: their last character's low 4 (2) bits are padding
-    if rest and _B64_VALUE[text[-1]] & (0b1111 if rest == 2 else 0b11):
-        return None
-    try:
-        return binascii.a2b_base64(
-            text.translate(_TO_STANDARD) + "=" * (-rest % 4), strict_mode=True
-        )
-    except binascii.Error:  # pragma: no cover - the checks above leave nothing it refuses
-        return None
+    it, or ``None`` (:func:`keys.base64url.decode_canonical`)."""
+    return base64url.decode_canonical(text)
 
 
 def _segment(text: str, what: str) -> bytes:
@@ -249,6 +242,32 @@ def _segment(text: str, what: str) -> bytes:
     if data is None:
         raise MalformedJws(f"The JWS {what} is not canonical, unpadded base64url.")
     return data
+
+
+_NOT_BASE64URL = "not base64url"
+# Headers are few (one per issuer key and token type) and repeat across tokens: the parsed header
+# is a pure function of its exact base64url text, so small ones are kept (bounded).
+_CACHED_HEADER_CHARS = 2048
+
+
+def _parse_header(header_b64: str) -> tuple[dict[str, Any] | None, bool, str]:
+    """(header, whether every member is a string, problem): the header or why it is refused."""
+    header_bytes = decode_b64url(header_b64)
+    if header_bytes is None:
+        return None, False, _NOT_BASE64URL
+    try:
+        header = strict_json.loads(
+            header_bytes, max_bytes=MAX_HEADER_BYTES, max_depth=MAX_HEADER_DEPTH
+        )
+    except strict_json.MalformedJson as exc:
+        # RFC 7515 §5.2 step 3-4: the header is a JSON object, duplicate names rejected.
+        return None, False, f"The JOSE header is not valid JSON: {exc.detail}"
+    if not isinstance(header, dict):
+        return None, False, "The JOSE header is not a JSON object (RFC 7515 §5.2)."
+    return header, all(type(value) is str for value in header.values()), ""
+
+
+_cached_header = functools.lru_cache(maxsize=256)(_parse_header)
 
 
 def decode_unverified(token: str, *, max_bytes: int = MAX_TOKEN_BYTES) -> DecodedJws:
@@ -267,19 +286,20 @@ def decode_unverified(token: str, *, max_bytes: int = MAX_TOKEN_BYTES) -> Decode
         raise MalformedJws("The JWS header segment is empty or too large.")
     if not payload_b64:
         raise MalformedJws("Detached payloads (RFC 7515 Appendix F) are not supported.")
-    header_bytes = _segment(header_b64, "header")
+    if len(header_b64) <= _CACHED_HEADER_CHARS:
+        header, flat, problem = _cached_header(header_b64)
+    else:
+        header, flat, problem = _parse_header(header_b64)
+    if problem is _NOT_BASE64URL:
+        raise MalformedJws("The JWS header is not canonical, unpadded base64url.")
     payload = _segment(payload_b64, "payload")
     signature = _segment(signature_b64, "signature")
-    try:
-        header = strict_json.loads(
-            header_bytes, max_bytes=MAX_HEADER_BYTES, max_depth=MAX_HEADER_DEPTH
-        )
-    except strict_json.MalformedJson as exc:
-        # RFC 7515 §5.2 step 3-4: the header is a JSON object, duplicate names rejected.
-        raise MalformedJws(f"The JOSE header is not valid JSON: {exc.detail}") from exc
-    if not isinstance(header, dict):
-        raise MalformedJws("The JOSE header is not a JSON object (RFC 7515 §5.2).")
-    return DecodedJws(header, payload, f"{header_b64}.{payload_b64}".encode("ascii"), signature)
+    if header is None:
+        raise MalformedJws(problem)
+    # a copy: the parsed header may be the cached one, which nobody else may change
+    header = dict(header) if flat else copy.deepcopy(header)
+    signing_input = token[: len(header_b64) + 1 + len(payload_b64)].encode("ascii")
+    return DecodedJws(header, payload, signing_input, signature)
 
 
 def verify_decoded(

@@ -45,6 +45,12 @@ _PublicRaw: TypeAlias = Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPu
 _PrivateRaw: TypeAlias = Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
 
+# Stateless algorithm objects, built once rather than on every signature check.
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_PKCS1V15 = padding.PKCS1v15()
+_SHA256 = hashes.SHA256()
+
+
 def _int_b64(value: int, length: int | None = None) -> str:
     size = length if length is not None else max(1, (value.bit_length() + 7) // 8)
     return base64url.encode(value.to_bytes(size, "big"))
@@ -80,17 +86,18 @@ class PublicKey:
 
     def verify(self, signature: bytes, data: bytes) -> None:
         """Raise :class:`InvalidSignature` unless ``signature`` is this key's over ``data``."""
+        raw = self.raw
         try:
-            if isinstance(self.raw, Ed25519PublicKey):
-                self.raw.verify(signature, data)
-            elif isinstance(self.raw, ec.EllipticCurvePublicKey):
+            if isinstance(raw, Ed25519PublicKey):
+                raw.verify(signature, data)
+            elif isinstance(raw, ec.EllipticCurvePublicKey):
                 if len(signature) != 64:
                     raise InvalidSignature("An ES256 signature is 64 bytes (r || s).")
                 r = int.from_bytes(signature[:32], "big")
                 s = int.from_bytes(signature[32:], "big")
-                self.raw.verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
+                raw.verify(encode_dss_signature(r, s), data, _ECDSA_SHA256)
             else:
-                self.raw.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+                raw.verify(signature, data, _PKCS1V15, _SHA256)
         except _CryptoInvalidSignature as exc:
             raise InvalidSignature("The signature does not match the key and data.") from exc
 

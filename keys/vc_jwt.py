@@ -80,6 +80,7 @@ MAX_PAYLOAD_DEPTH = strict_json.MAX_DEPTH
 _DEFAULT_TYPS = ("JWT", "vc+jwt", "vp+jwt")
 # RFC 7519 §4.1 registered claims plus the OpenID ``nonce``: what is not credential content.
 _JWT_CLAIMS = ("iss", "sub", "aud", "exp", "nbf", "iat", "jti", "nonce")
+_JWT_CLAIM_NAMES = frozenset(_JWT_CLAIMS)
 _PRESENTATION = "VerifiablePresentation"
 _MIN_NUMERIC_DATE = -62135596800  # 0001-01-01T00:00:00Z
 _MAX_NUMERIC_DATE = 253402300799  # 9999-12-31T23:59:59Z
@@ -204,7 +205,7 @@ def _number(claims: Mapping[str, Any], name: str) -> float | None:
     if value is None and name not in claims:
         return None
     # RFC 7519 §2 NumericDate: a JSON number (booleans are not), here within years 1..9999.
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidJwtClaims(f"The '{name}' claim must be a NumericDate (RFC 7519 §2).")
     if not _MIN_NUMERIC_DATE <= value <= _MAX_NUMERIC_DATE:  # also false for inf / nan
         raise InvalidJwtClaims(f"The '{name}' claim is out of range.")
@@ -329,6 +330,8 @@ def _parse_payload(raw: bytes) -> dict[str, Any]:
 
 def _profile_of(header: Mapping[str, Any], payload: Mapping[str, Any]) -> Profile:
     typ = header.get("typ")
+    if typ == "JWT" and "vc" not in payload and "vp" not in payload:
+        return "ob3-jwt"  # the Open Badges 3.0 VC-JWT, the common case (the result of the below)
     legacy = [name for name in ("vc", "vp") if name in payload]
     if legacy:
         if len(legacy) == 2:
@@ -349,7 +352,11 @@ def _profile_of(header: Mapping[str, Any], payload: Mapping[str, Any]) -> Profil
 def _check_typ(header: Mapping[str, Any], expected_typ: Collection[str] | None) -> None:
     typ = header.get("typ")
     if expected_typ is None:
-        if typ is None or any(jose.typ_matches(typ, t) for t in _DEFAULT_TYPS):
+        if (
+            typ is None
+            or typ in _DEFAULT_TYPS
+            or any(jose.typ_matches(typ, t) for t in _DEFAULT_TYPS)
+        ):
             return
         raise JwtTypMismatch(f"typ {typ!r} is not a credential or presentation JWT.")
     if isinstance(expected_typ, str):
@@ -359,7 +366,7 @@ def _check_typ(header: Mapping[str, Any], expected_typ: Collection[str] | None) 
 
 
 def _check_times(claims: Mapping[str, Any], now: datetime, leeway: timedelta) -> None:
-    moment = _utc(now).timestamp()
+    moment = now.timestamp() if now.tzinfo is UTC else _utc(now).timestamp()
     slack = leeway.total_seconds()
     expires = _number(claims, "exp")
     not_before = _number(claims, "nbf")
@@ -394,8 +401,8 @@ def _same(claim: str, claims: Mapping[str, Any], value: str | None, member: str)
 
 
 def _split_claims(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    document = {k: v for k, v in payload.items() if k not in _JWT_CLAIMS}
-    claims = {k: v for k, v in payload.items() if k in _JWT_CLAIMS}
+    document = {k: v for k, v in payload.items() if k not in _JWT_CLAIM_NAMES}
+    claims = {k: v for k, v in payload.items() if k in _JWT_CLAIM_NAMES}
     return document, claims
 
 

@@ -105,7 +105,7 @@ def verify(
     algorithm = check_algorithm(jws.header, algorithms, what)
     decoded = jose.DecodedJws(jws.header, b"", jws.signing_input, jws.signature)
     try:
-        jose.verify_decoded(decoded, algorithms=[algorithm], resolve_key=lambda _header: key)
+        jose.verify_decoded(decoded, algorithms=(algorithm,), resolve_key=lambda _header: key)
     except jose.AlgorithmNotAllowed as exc:  # includes the alg / key-type mismatch
         raise UnsupportedAlgorithm(
             f"The {what} alg {algorithm!r} does not match the {key.key_type} key."

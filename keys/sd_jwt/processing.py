@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from keys import base64url
 from keys.sd_jwt.disclosure import (
     ELLIPSIS,
     SD,
@@ -17,7 +18,7 @@ from keys.sd_jwt.disclosure import (
     Disclosure,
     Path,
     decode,
-    digest,
+    hash_function,
 )
 from keys.sd_jwt.errors import (
     DisclosedClaimExists,
@@ -32,6 +33,7 @@ MAX_PRESENTATION_BYTES = 4 * 1024 * 1024
 MAX_DISCLOSURES = 4096
 MAX_DEPTH = 64
 SEPARATOR = "~"
+_CONTAINERS = (dict, list)
 
 
 @dataclass(frozen=True)
@@ -112,12 +114,22 @@ class _State:
         self.used.add(key)
         slot = len(self.revealed)
         self.revealed.append(None)  # keep parents before children
-        value = self.value(disclosure.value, path, depth + 1)
+        value = disclosure.value
+        if depth + 1 > MAX_DEPTH or isinstance(value, _CONTAINERS):
+            value = self.value(value, path, depth + 1)
         self.revealed[slot] = Revealed(path, value, disclosure)
         return value
 
     def object(self, node: Mapping[str, Any], path: Path, depth: int) -> dict[str, Any]:
-        result = {k: self.value(v, (*path, k), depth + 1) for k, v in node.items() if k != SD}
+        # a scalar is its own value (what self.value returns for it, within the depth limit)
+        scalars = depth < MAX_DEPTH
+        result = {
+            k: v
+            if scalars and not isinstance(v, _CONTAINERS)
+            else self.value(v, (*path, k), depth + 1)
+            for k, v in node.items()
+            if k != SD
+        }
         if SD not in node:
             return result
         digests = node[SD]
@@ -158,9 +170,13 @@ class _State:
 
 def decode_all(disclosures: Sequence[str], sd_alg: str) -> dict[str, Disclosure]:
     by_digest: dict[str, Disclosure] = {}
+    hash_ = None
     for encoded in disclosures:
         disclosure = decode(encoded)
-        key = digest(encoded, sd_alg)
+        if hash_ is None:
+            hash_ = hash_function(sd_alg)
+        # RFC 9901 §4.2.3: base64url(hash(ASCII(the Disclosure as sent))), as digest() computes
+        key = base64url.encode(hash_(encoded.encode("ascii")).digest())
         # RFC 9901 §7.1: the same Disclosure twice is rejected.
         if key in by_digest:
             raise DuplicateDisclosure("The same Disclosure appears more than once.")
