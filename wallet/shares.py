@@ -381,11 +381,18 @@ def _password_ok(
     now: datetime,
     agent: str,
 ) -> Opened | None:
-    """None when the password is right; else the outcome. The attempt is recorded before it is
-    counted, so of concurrent guesses at most the limit get checked."""
-    attempt = ShareAccess(share_id=share.id, at=now, outcome="wrong_password", agent=agent)
-    session.add(attempt)
-    session.commit()
+    """None when the password is right; else the outcome.
+
+    Attempts on one link are counted one after another: a write that changes nothing takes the
+    link's row lock (PostgreSQL) or the database's write lock (SQLite) before the count, and holds
+    it until the attempt is recorded, so of concurrent guesses exactly the limit get checked.
+    """
+    session.execute(
+        update(Share)
+        .where(col(Share.id) == share.id)
+        .values(views=Share.views)
+        .execution_options(synchronize_session=False)
+    )
     since = now - PASSWORD_WINDOW
     failures, oldest = session.exec(
         select(func.count(), func.min(ShareAccess.at)).where(
@@ -394,10 +401,12 @@ def _password_ok(
             col(ShareAccess.at) > since,
         )
     ).one()
-    if failures > PASSWORD_MAX_FAILURES:
-        attempt.outcome = "rate_limited"
-        session.add(attempt)
-        session.commit()
+    limited = failures >= PASSWORD_MAX_FAILURES
+    outcome = "rate_limited" if limited else "wrong_password"
+    attempt = ShareAccess(share_id=share.id, at=now, outcome=outcome, agent=agent)
+    session.add(attempt)
+    session.commit()  # releases the lock
+    if limited:
         oldest_at = aware(oldest) or now
         retry = max(1, int((oldest_at + PASSWORD_WINDOW - now).total_seconds()) + 1)
         return Opened(Outcome.RATE_LIMITED, share, retry)
