@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from itertools import accumulate
 from typing import Any
 
@@ -68,6 +69,27 @@ def _bracket_depth(text: str) -> int:
 
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+# The decoder's C scanner, called directly: ``JSONDecoder.decode`` / ``raw_decode`` (CPython 3.11)
+# are two Python frames and two regex matches around it, as much again as scanning a Disclosure.
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+_SPACE = re.compile(r"[ \t\n\r]*")  # json's whitespace (RFC 8259 §2)
+_SPACES = frozenset(" \t\n\r")
+
+
+def _decode(text: str) -> Any:
+    """``json.loads(text)`` with the strict hooks: the same steps, the same errors."""
+    if text.startswith("\ufeff"):  # json.loads refuses it; the decoder alone would not
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    start = _SPACE.match(text).end() if text[:1] in _SPACES else 0  # type: ignore[union-attr]
+    try:
+        value, end = _SCAN(text, start)
+    except StopIteration as err:
+        raise json.JSONDecodeError("Expecting value", text, err.value) from None
+    if end != len(text):
+        end = _SPACE.match(text, end).end()  # type: ignore[union-attr]
+        if end != len(text):
+            raise json.JSONDecodeError("Extra data", text, end)
+    return value
 
 
 def loads(data: str | bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> Any:
@@ -85,9 +107,7 @@ def loads(data: str | bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX
     if openers > max_depth and _bracket_depth(data) > max_depth:
         raise MalformedJson(f"The JSON document is nested deeper than {max_depth} levels.")
     try:
-        if data.startswith("\ufeff"):  # json.loads refuses it; the decoder alone would not
-            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", data, 0)
-        return _DECODER.decode(data)
+        return _decode(data)
     except MalformedJson:
         raise
     except (ValueError, RecursionError) as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from keys import base64url
 from keys.sd_jwt.disclosure import (
@@ -70,9 +70,12 @@ def split(text: Any, *, max_bytes: int = MAX_PRESENTATION_BYTES) -> Serializatio
     return Serialization(issuer_jwt, disclosures, key_binding)
 
 
-@dataclass(frozen=True)
-class Revealed:
-    """One Disclosure used while processing: where its value landed, and the value."""
+class Revealed(NamedTuple):
+    """One Disclosure used while processing: where its value landed, and the value.
+
+    A named tuple, not a frozen dataclass: one is built per Disclosure on the verification path,
+    and a frozen dataclass sets each field through ``object.__setattr__``.
+    """
 
     path: Path
     value: Any
