@@ -176,9 +176,17 @@ def verify_email(session: Session, context: WalletContext, token: str) -> Learne
     return learner
 
 
-def _check_rate(
+def _attempt(
     session: Session, context: WalletContext, account: str, client: str, now: datetime
-) -> None:
+) -> LoginAttempt:
+    """Record a sign-in attempt as failed, then count: each attempt sees those committed before
+    it, so of concurrent guesses at most the limit reach the password check (checking first and
+    recording after would let a burst through). A refused attempt is not kept; a right password
+    removes its row (the caller)."""
+    attempt = LoginAttempt(account=account, client=client, at=now)
+    session.add(attempt)
+    session.exec(delete(LoginAttempt).where(col(LoginAttempt.at) < now - context.login_window))
+    session.commit()
     since = now - context.login_window
     for column, value, limit in (
         (LoginAttempt.account, account, context.login_max_failures_account),
@@ -189,19 +197,14 @@ def _check_rate(
                 column == value, LoginAttempt.at > since
             )
         ).one()
-        if count >= limit and oldest is not None:
+        if count > limit and oldest is not None:  # this attempt is one of them
+            session.delete(attempt)
+            session.commit()
             retry = max(1, int((_aware(oldest) + context.login_window - now).total_seconds()) + 1)
             raise RateLimited(
                 f"Too many failed sign-ins; try again in {retry} seconds.", retry_after=retry
             )
-
-
-def _failed(
-    session: Session, context: WalletContext, account: str, client: str, now: datetime
-) -> None:
-    session.add(LoginAttempt(account=account, client=client, at=now))
-    session.exec(delete(LoginAttempt).where(col(LoginAttempt.at) < now - context.login_window))
-    session.commit()
+    return attempt
 
 
 def issue_tokens(
@@ -238,7 +241,7 @@ def login(
     now = context.clock()
     address = normalise_email(email)
     account, client_key = _digest(address), _digest(client)
-    _check_rate(session, context, account, client_key, now)
+    _attempt(session, context, account, client_key, now)
     learner = session.exec(select(Learner).where(Learner.email == address)).first()
     try:
         context.password_hasher.verify(
@@ -254,8 +257,7 @@ def login(
             learner.password_hash = context.password_hasher.hash(password)
             session.add(learner)
     if learner is None:
-        _failed(session, context, account, client_key, now)
-        raise InvalidLogin("The email or the password is wrong.")
+        raise InvalidLogin("The email or the password is wrong.")  # the attempt stays counted
     session.exec(delete(LoginAttempt).where(col(LoginAttempt.account) == account))
     return issue_tokens(session, context, learner)
 
@@ -374,10 +376,10 @@ def change_password(
     sign-in ends, this one gets fresh tokens, and the learner is told by mail."""
     now = context.clock()
     account, client_key = _digest(learner.email), _digest(client)
-    _check_rate(session, context, account, client_key, now)
+    attempt = _attempt(session, context, account, client_key, now)
     if not check_password(context, learner, current):
-        _failed(session, context, account, client_key, now)
         raise InvalidLogin("The current password is wrong: the password was not changed.")
+    session.delete(attempt)
     _set_password(session, context, learner, new)
     pair = issue_tokens(session, context, learner)  # commits
     mail.deliver_pending(session, context)

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import inspect, text
 
-from tests.e2e.conftest import Learner, Server
+from tests.e2e.conftest import PASSWORD, Learner, Server
 from tests.e2e.sharing import (
     CHROME_ANDROID,
     JSON,
@@ -276,3 +276,31 @@ def test_bad_share_requests_change_nothing(
     assert answer.status_code == 422, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert server.http.get("/wallet/shares", headers=learner.headers).json() == []
+
+
+def test_concurrent_sign_in_guesses_stop_at_the_limit(server: Server, learner: Learner) -> None:
+    """A burst of wrong passwords at once: at most the account limit reach the password check
+    (each guess is recorded before it is counted, a refused one removed), then the account is
+    locked, even for the right password."""
+    limit = 5  # Settings.wallet_login_max_failures, the default the server runs with
+
+    def guess(attempt: int) -> int:
+        with httpx.Client(base_url=server.base, timeout=60) as client:
+            return client.post(
+                "/wallet/auth/login",
+                json={"email": learner.email, "password": f"guess-{attempt}"},
+            ).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(guess, range(limit + 5)))
+    assert set(statuses) <= {401, 429}, statuses
+    assert statuses.count(401) <= limit, statuses  # never more than the limit
+    # A refused guess is not counted: guessing on, one at a time, reaches exactly the limit.
+    checked = statuses.count(401)
+    while (status := guess(checked)) == 401:
+        checked += 1
+    assert status == 429 and checked == limit, (statuses, checked)
+    locked = server.http.post(
+        "/wallet/auth/login", json={"email": learner.email, "password": PASSWORD}
+    )
+    assert locked.status_code == 429 and locked.json()["code"] == "rate_limited"
