@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     verifier_cert_file: Path | None = Field(
         default=None,
         description="PEM chain (leaf first) of the verifier's request-signing key: OpenID4VP "
-        "x509_san_dns (the leaf's dNSName is the host of TAITO_PUBLIC_URL)",
+        "x509_san_dns (the leaf's dNSName is the host of TAITO_PUBLIC_URL) and x509_hash",
     )
     verifier_key_file: Path | None = Field(
         default=None, description="that leaf certificate's private JWK (P-256 or RSA)"

@@ -9,7 +9,10 @@ a fresh ``nonce`` and ``state``, and one of two client identifier prefixes (§5.
   (``typ: oauth-authz-req+jwt``, RFC 9101), passed by reference (``request_uri``) or by value;
 * ``x509_san_dns:<dns name>`` - a request object signed by the key of a certificate whose
   ``dNSName`` is the host of the public URL, the chain in the JOSE ``x5c`` header (RFC 7515
-  §4.1.6); the certificate and its key come from the operator's settings.
+  §4.1.6); the certificate and its key come from the operator's settings;
+* ``x509_hash:<hash>`` - the same signed request object, the client named by the base64url
+  SHA-256 hash of its DER-encoded leaf certificate (the prefix the EU wallet's HAIP profile asks
+  for), so the certificate need not name the host.
 
 The wallet posts ``vp_token`` - a JSON object keyed by DCQL credential query id, each value an
 array of presentations (§8.1) - and ``state`` to the response endpoint. Every presentation is
@@ -129,9 +132,9 @@ class RequestCreate(_Body):
             }
         ],
     )
-    client_id_prefix: Literal["redirect_uri", "decentralized_identifier", "x509_san_dns"] = (
-        "redirect_uri"
-    )
+    client_id_prefix: Literal[
+        "redirect_uri", "decentralized_identifier", "x509_san_dns", "x509_hash"
+    ] = "redirect_uri"
     by_reference: bool = Field(
         default=True, description="signed requests: request_uri (else the JWT in the URI)"
     )
@@ -182,22 +185,29 @@ def verifier_signer(session: Session, context: OpenIdVerifier) -> KeySigner:
     return context.key_store.signer(row)
 
 
-def certificate_signer(context: OpenIdVerifier) -> tuple[KeySigner, list[str], str]:
-    """x509_san_dns (§5.9.3): the signer, the ``x5c`` header value and the DNS name - the host
-    of the public URL, which must be a dNSName of the configured leaf certificate."""
+def certificate_signer(
+    context: OpenIdVerifier, prefix: str = "x509_san_dns"
+) -> tuple[KeySigner, list[str], str]:
+    """x509_san_dns / x509_hash (§5.9.3): the signer, the ``x5c`` header value and the client
+    identifier's value - for x509_san_dns the host of the public URL, which must be a dNSName of
+    the configured leaf certificate; for x509_hash the base64url SHA-256 of the leaf's DER (the
+    certificate's ``x5t#S256``, RFC 7515 §4.1.8)."""
     if context.certificate is None:
         raise VerifierKeysUnavailable(
             "No request-signing certificate is configured: set TAITO_VERIFIER_CERT_FILE and "
-            "TAITO_VERIFIER_KEY_FILE to use the x509_san_dns client identifier prefix."
+            f"TAITO_VERIFIER_KEY_FILE to use the {prefix} client identifier prefix."
         )
     chain, key = context.certificate
+    thumbprint = x509.der_thumbprint_s256(chain[0])
+    signer = KeySigner(key, f"x5t#S256:{thumbprint}")
+    if prefix == "x509_hash":
+        return signer, x509.x5c(chain), thumbprint
     host = (urllib.parse.urlsplit(context.public_url).hostname or "").lower()
     if host not in x509.dns_names(chain[0]):
         raise VerifierKeysUnavailable(
             f"The certificate in TAITO_VERIFIER_CERT_FILE does not name {host!r} (the host of "
             "TAITO_PUBLIC_URL) as a dNSName."
         )
-    signer = KeySigner(key, f"x5t#S256:{x509.der_thumbprint_s256(chain[0])}")
     return signer, x509.x5c(chain), host
 
 
@@ -260,9 +270,9 @@ def create_request(
         }
         uri = REQUEST_SCHEME + "?" + urllib.parse.urlencode(query)
     else:
-        if body.client_id_prefix == "x509_san_dns":
-            signer, x5c, host = certificate_signer(context)
-            row.client_id = params["client_id"] = f"x509_san_dns:{host}"
+        if body.client_id_prefix in ("x509_san_dns", "x509_hash"):
+            signer, x5c, value = certificate_signer(context, body.client_id_prefix)
+            row.client_id = params["client_id"] = f"{body.client_id_prefix}:{value}"
             header: dict[str, Any] = {"typ": REQUEST_TYP, "x5c": x5c}
         else:
             signer = verifier_signer(session, context)

@@ -8,7 +8,8 @@ be unsigned and equal the response_uri; ``decentralized_identifier:`` must come 
 (``typ: oauth-authz-req+jwt``) signed by a key of that DID; ``x509_san_dns:`` as a request object
 signed by the leaf key of the ``x5c`` chain, which leads to one of the configured trust anchors
 (``TAITO_TRUST_ANCHORS_FILE``) and names the client's DNS name as a ``dNSName``, and the
-response_uri's host must be that name. Refusals name the OAuth error (``invalid_client``,
+response_uri's host must be that name; ``x509_hash:`` the same, the leaf certificate being the
+one whose DER's base64url SHA-256 hash is the client identifier (no host rule). Refusals name the OAuth error (``invalid_client``,
 ``invalid_request``, §8.5) in ``error``. Fetching ``request_uri`` and posting the
 response go through the SSRF-guarded client. Nothing is stored: choosing re-reads the request.
 
@@ -91,14 +92,22 @@ def _bad(message: str, error: str = "invalid_request") -> InvalidPresentationReq
     return InvalidPresentationRequest(message, extra={"error": error})
 
 
-def _certificate_key(context: WalletContext, dns_name: str, header: Mapping[str, Any]) -> PublicKey:
-    """x509_san_dns (§5.9.3): the leaf of ``x5c`` chains to a trust anchor of this wallet and
-    names the client identifier as a dNSName; its key is the one the request is signed with."""
+_CERTIFIED = ("x509_san_dns", "x509_hash")
+_SIGNED = ("decentralized_identifier", *_CERTIFIED)
+
+
+def _certificate_key(
+    context: WalletContext, prefix: str, value: str, header: Mapping[str, Any]
+) -> PublicKey:
+    """x509_san_dns / x509_hash (§5.9.3): the leaf of ``x5c`` chains to a trust anchor of this
+    wallet and names the client identifier as a dNSName (x509_san_dns), or its DER's base64url
+    SHA-256 hash is the client identifier (x509_hash); its key is the one the request is signed
+    with."""
     anchors = context.verifier.trust_anchors
     if not anchors:
         raise _bad(
             "This wallet trusts no certificate authority (TAITO_TRUST_ANCHORS_FILE), so it "
-            "cannot accept x509_san_dns requests.",
+            f"cannot accept {prefix} requests.",
             "invalid_client",
         )
     try:
@@ -110,6 +119,14 @@ def _certificate_key(context: WalletContext, dns_name: str, header: Mapping[str,
         raise _bad(
             f"The request's certificate is not trusted: {exc.detail}", "invalid_client"
         ) from exc
+    if prefix == "x509_hash":
+        if x509.der_thumbprint_s256(chain[0]) != value:
+            raise _bad(
+                "The request's certificate is not the one the x509_hash client_id names.",
+                "invalid_client",
+            )
+        return key
+    dns_name = value
     if dns_name.lower() not in names:
         raise _bad(
             f"The request's certificate does not name {dns_name[:253]!r} as a dNSName.",
@@ -122,10 +139,10 @@ def _signed_parameters(context: WalletContext, client_id: str, token: str) -> di
     """A request object (RFC 9101) signed by a key of the verifier's DID, or by the key of its
     X.509 certificate (§5.9.3)."""
     prefix, _, did = client_id.partition(":")
-    if prefix not in ("decentralized_identifier", "x509_san_dns"):
+    if prefix not in _SIGNED:
         raise _bad(
-            "Signed requests are accepted for decentralized_identifier: and x509_san_dns: "
-            f"only, not {prefix}:.",
+            "Signed requests are accepted for decentralized_identifier:, x509_san_dns: and "
+            f"x509_hash: only, not {prefix}:.",
             "invalid_client",
         )
     try:
@@ -133,13 +150,13 @@ def _signed_parameters(context: WalletContext, client_id: str, token: str) -> di
         if not jose.typ_matches(decoded.header.get("typ"), REQUEST_TYP):
             raise _bad("The request object's typ is not oauth-authz-req+jwt.")
         kid = decoded.header.get("kid")
-        if prefix == "x509_san_dns":
-            certified = _certificate_key(context, did, decoded.header)
+        if prefix in _CERTIFIED:
+            certified = _certificate_key(context, prefix, did, decoded.header)
         elif not isinstance(kid, str) or split_did_url(kid)[0] != did:
             raise _bad("The request object is not signed by a key of the client's DID.")
 
         def key(header: Mapping[str, Any]) -> PublicKey:
-            if prefix == "x509_san_dns":
+            if prefix in _CERTIFIED:
                 return certified
             assert isinstance(kid, str)
             if did.startswith(("did:key:", "did:jwk:")):
@@ -151,7 +168,7 @@ def _signed_parameters(context: WalletContext, client_id: str, token: str) -> di
     except InvalidPresentationRequest:
         raise
     except TaitoError as exc:
-        error = "invalid_client" if prefix == "x509_san_dns" else "invalid_request"
+        error = "invalid_client" if prefix in _CERTIFIED else "invalid_request"
         raise _bad(f"The request object does not verify: {exc.detail}", error) from exc
     if not isinstance(params, dict) or params.get("client_id") != client_id:
         raise _bad("The request object names another client_id.")

@@ -2,10 +2,13 @@
 with a key certified for the host of its public URL (chain in ``x5c``); the Taito wallet checks
 the chain against its trust anchors, the dNSName and the response_uri's host, then answers, and
 the verifier verifies the response. Requests with an untrusted chain, another dNSName, an expired
-leaf, a response_uri on another host or a signature by another key are refused."""
+leaf, a response_uri on another host or a signature by another key are refused. ``x509_hash``
+names the leaf by the hash of its DER: another certificate, even a trusted one, is refused."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import urllib.parse
 from datetime import UTC, datetime, timedelta
@@ -13,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from keys import jose, x509
 from keys.jwk import PrivateKey, generate
@@ -66,6 +70,22 @@ def read(server: Server, headers: dict[str, str], uri: str) -> Any:
     return server.http.post("/wallet/requests", json={"request_uri": uri}, headers=headers)
 
 
+def answer(server: Server, headers: dict[str, str], created: dict[str, Any]) -> str:
+    """The learner reads the request, picks the first candidate of each query and answers;
+    returns the verifier as the wallet showed it."""
+    shown = read(server, headers, created["authorization_request"])
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["satisfiable"] is True
+    choices = {q["id"]: [q["candidates"][0]["credential_id"]] for q in shown.json()["queries"]}
+    answered = server.http.post(
+        "/wallet/requests/response",
+        json={"request_uri": created["authorization_request"], "choices": choices},
+        headers=headers,
+    )
+    assert answered.status_code == 200, answered.text
+    return str(shown.json()["verifier"])
+
+
 @pytest.mark.parametrize("by_reference", [True, False])
 def test_wallet_answers_an_x509_san_dns_request(
     server: Server,
@@ -78,16 +98,7 @@ def test_wallet_answers_an_x509_san_dns_request(
     queries = [query_for(server, fmt, IDS[fmt]) for fmt in formats]
     created = create(server, queries, client_id_prefix="x509_san_dns", by_reference=by_reference)
     assert created["client_id"] == f"x509_san_dns:{HOST}"
-    shown = read(server, learner, created["authorization_request"])
-    assert shown.status_code == 200, shown.text
-    assert shown.json()["verifier"] == HOST and shown.json()["satisfiable"] is True
-    choices = {q["id"]: [q["candidates"][0]["credential_id"]] for q in shown.json()["queries"]}
-    answered = server.http.post(
-        "/wallet/requests/response",
-        json={"request_uri": created["authorization_request"], "choices": choices},
-        headers=learner,
-    )
-    assert answered.status_code == 200, answered.text
+    assert answer(server, learner, created) == HOST
     result = poll(server, created)
     assert result["status"] == "verified", result
     assert set(result["result"]["credentials"]) == {IDS[f] for f in formats}
@@ -109,9 +120,10 @@ def forged(
     key: PrivateKey,
     *,
     dns_name: str = HOST,
+    client_id: str | None = None,
     **changes: Any,
 ) -> str:
-    client_id = f"x509_san_dns:{dns_name}"
+    client_id = client_id or f"x509_san_dns:{dns_name}"
     claims = {**params, "client_id": client_id, **changes}
     header = {"typ": "oauth-authz-req+jwt", "x5c": x509.x5c(chain)}
     token = jose.sign_compact(json.dumps(claims).encode(), header, KeySigner(key, "forged"))
@@ -171,3 +183,51 @@ def test_x509_san_dns_needs_a_configured_certificate(server: Server) -> None:
     assert response.status_code == 503
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "TAITO_VERIFIER_CERT_FILE" in response.json()["detail"]
+
+
+def test_wallet_answers_an_x509_hash_request(
+    server: Server,
+    learner: dict[str, str],  # noqa: F811
+) -> None:
+    fill_wallet(server, learner)
+    chain, _key = server.app.state.oid4vp.certificate
+    created = create(server, [query_for(server, "dc+sd-jwt")], client_id_prefix="x509_hash")
+    # §5.9.3: base64url SHA-256 of the DER-encoded leaf certificate
+    der = chain[0].public_bytes(serialization.Encoding.DER)
+    expected = base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode()
+    assert created["client_id"] == f"x509_hash:{expected}"
+    params = _request_parameters(server, created)
+    assert params["client_id"] == created["client_id"]
+    # the learner sees where the answer goes (the hash means nothing to a person)
+    shown_as = answer(server, learner, created)
+    assert shown_as == urllib.parse.urlsplit(params["response_uri"]).netloc
+    assert poll(server, created)["status"] == "verified"
+
+
+def test_wallet_refuses_x509_hash_requests_from_another_certificate(
+    server: Server,
+    learner: dict[str, str],  # noqa: F811
+) -> None:
+    created = create(server, [query_for(server, "dc+sd-jwt")], client_id_prefix="x509_hash")
+    params = _request_parameters(server, created)
+    client_id = created["client_id"]
+    chain, key = server.app.state.oid4vp.certificate
+    # signed again by the named certificate's key: accepted
+    assert read(server, learner, forged(params, chain, key, client_id=client_id)).status_code == 200
+    rogue_chain, rogue_key = leaf(ca=ROGUE, ca_key=ROGUE_KEY)
+    rogue_id = "x509_hash:" + x509.der_thumbprint_s256(rogue_chain[0])
+    cases = {
+        "another trusted certificate": forged(params, *leaf(), client_id=client_id),
+        "the named certificate, signed by another key": forged(
+            params, chain, generate("p256"), client_id=client_id
+        ),
+        "its own hash, not chaining to an anchor": forged(
+            params, rogue_chain, rogue_key, client_id=rogue_id
+        ),
+    }
+    for case, uri in cases.items():
+        refused = read(server, learner, uri)
+        assert refused.status_code == 422, (case, refused.text)
+        assert refused.json()["error"] == "invalid_client", (case, refused.json())
+    other = read(server, learner, cases["another trusted certificate"]).json()
+    assert "x509_hash" in other["detail"]
