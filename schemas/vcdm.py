@@ -81,7 +81,9 @@ class StructureError(TaitoError):
 # --- primitive formats ------------------------------------------------------------------------
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
-_FORBIDDEN_URL_CHARS = frozenset('<>"{}|\\^`')
+# Whitespace (``\s`` is ``str.isspace``), controls and space (< 0x21), and what RFC 3986 never
+# allows unescaped: one regex search (C speed), not a Python test per character.
+_FORBIDDEN_URL_CHAR = re.compile(r'[\s\x00-\x20<>"{}|\\^`]')
 _HOST_SCHEMES = frozenset({"http", "https", "ws", "wss", "ftp"})
 
 
@@ -92,7 +94,7 @@ def is_url(value: Any) -> bool:
     """
     if not isinstance(value, str) or not value:
         return False
-    if any(char.isspace() or ord(char) < 0x21 or char in _FORBIDDEN_URL_CHARS for char in value):
+    if _FORBIDDEN_URL_CHAR.search(value):
         return False
     match = _SCHEME.match(value)
     if match is None or match.end() == len(value):

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from schemas import vcdm
 from schemas.errors import TaitoError
 from schemas.json_schemas import schema_errors
 from schemas.vcdm import (
@@ -306,3 +307,15 @@ def test_is_url(value: Any, expected: bool) -> None:
 )
 def test_date_time_stamp(value: str, expected: bool) -> None:
     assert is_date_time_stamp(value) is expected
+
+
+def test_url_character_check_matches_the_per_character_rule() -> None:
+    """``is_url``'s one-regex character check equals the per-character rule it replaced, for every
+    code point of the Basic Multilingual Plane and a few beyond."""
+    forbidden = frozenset('<>"{}|\\^`')
+    for code in [*range(0x10000), 0x10FFFF, 0x1F600]:
+        char = chr(code)
+        rule = char.isspace() or ord(char) < 0x21 or char in forbidden
+        assert bool(vcdm._FORBIDDEN_URL_CHAR.search(f"ab{char}cd")) == rule, hex(code)
+        if rule:
+            assert not is_url(f"https://a.example/{char}x"), hex(code)
