@@ -1,7 +1,7 @@
 """Bulk issuance throughput: N rows drained by W ``taito worker`` processes on PostgreSQL.
 
     python -m bench.batch --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test \\
-        --rows 10000 --workers 2 [--format ob3-di] [--kill-one]
+        --rows 10000 --workers 2 [--chunk 100] [--format ob3-di] [--kill-one]
 
 Creates a throw-away schema, an institution, an achievement and a batch (through the use cases,
 no HTTP), starts the workers, waits until every row is done, and prints credentials/s (rows over
@@ -25,7 +25,7 @@ from sqlalchemy import func, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
-from issuer import achievements, batches, institutions
+from issuer import achievements, batches, institutions, worker
 from issuer.batch_tables import BatchRow
 from issuer.context import Caller, IssuerContext
 from issuer.models import InstitutionCreate
@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("TAITO_TEST_DATABASE_URL"))
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--chunk", type=int, default=20)
+    parser.add_argument("--chunk", type=int, default=worker.CHUNK)
     parser.add_argument("--format", action="append", dest="formats")
     parser.add_argument("--contexts", type=Path, default=ROOT.parent / "shared" / "contexts")
     parser.add_argument("--kill-one", action="store_true")
@@ -174,6 +174,9 @@ def main() -> None:
                 f"{elapsed:.1f} s, {args.rows / elapsed:.0f} credentials/s "
                 f"(issued {issued}, distinct keys {keys}, rows done {done})"
             )
+            peaks = [_peak_rss_mb(process.pid) for process in workers if process.poll() is None]
+            if peaks and all(peak is not None for peak in peaks):
+                print("peak memory per worker: " + ", ".join(f"{peak:.0f} MB" for peak in peaks))
             engine.dispose()
     finally:
         for process in workers:
@@ -183,6 +186,17 @@ def main() -> None:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    """A live process's peak resident set (Linux ``VmHWM``), or None where /proc cannot say."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
 
 
 if __name__ == "__main__":

@@ -5,10 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import random
 import secrets
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -16,8 +20,8 @@ from issuer import achievements, audit, badge_image, institutions, status
 from issuer.context import Caller, IssuerContext
 from issuer.errors import Conflict, NotFound
 from issuer.formats import clr, elm, open_badges, sd_jwt_vc
-from issuer.models import ClrRequest, CredentialIssue
-from issuer.tables import Institution, IssuedCredential
+from issuer.models import ClrRequest, CredentialIssue, Format
+from issuer.tables import Institution, IssuedCredential, StatusList
 from keys import data_integrity, sd_jwt, vc_jwt, x509
 from keys.did import resolve_offline
 from keys.jwk import PublicKey, public_key_from_jwk
@@ -76,16 +80,20 @@ class _Build:
         body: CredentialIssue,
         w3c_status: list[dict[str, Any]],
         token_status: dict[str, Any] | None,
+        signers: dict[tuple[str, ...], Any] | None = None,
     ) -> None:
         self.session, self.context, self.institution = session, context, institution
         self.profile, self.spec, self.award, self.body = profile, spec, award, body
         self.w3c_status, self.token_status = w3c_status, token_status
         self.now = award.issued_on
+        self.signers = {} if signers is None else signers  # shared by the builds of one chunk
 
     def _signer(self, *preferred: str) -> Any:
-        return self.context.keys().signer(
-            institutions.active_key(self.session, self.context, self.institution, *preferred)
-        )
+        if preferred not in self.signers:
+            self.signers[preferred] = self.context.keys().signer(
+                institutions.active_key(self.session, self.context, self.institution, *preferred)
+            )
+        return self.signers[preferred]
 
     def open_badge(self) -> dict[str, Any]:
         document = open_badges.credential(
@@ -290,6 +298,309 @@ def _by_idempotency_key(
     if earlier is not None and earlier.request_hash != request_hash:
         raise Conflict("This Idempotency-Key was used for a different request.")
     return earlier
+
+
+# --- many at once (bulk issuance) ---------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What became of one request of :func:`issue_many`: a credential id (new or issued earlier
+    under the same key), or the error of this request alone."""
+
+    credential_id: str | None = None
+    created: bool = False
+    error: TaitoError | None = None
+
+
+@dataclass
+class _Planned:
+    index: int
+    body: CredentialIssue
+    credential: IssuedCredential
+    award: Award
+    spec: AchievementSpec
+    formats: list[Format]
+    needs: list[tuple[str, str]]  # (kind, purpose) of each status entry
+    slots: list[tuple[StatusList, int]] = field(default_factory=list)
+
+
+def _status_needs(body: CredentialIssue, formats: list[Format]) -> list[tuple[str, str]]:
+    """The status entries :func:`issue` gives a credential, in its order."""
+    needs: list[tuple[str, str]] = []
+    if {"ob3-di", "ob3-jwt"} & set(formats):
+        needs.append(("bitstring", "revocation"))
+        if body.suspendable:
+            needs.append(("bitstring", "suspension"))
+        if body.status_messages:
+            needs.append(("bitstring", "message"))
+    if "sd-jwt-vc" in formats:
+        needs.append(("token", "status"))
+    return needs
+
+
+def _documents(
+    session: Session,
+    context: IssuerContext,
+    institution: Institution,
+    profile: IssuerProfile,
+    plan: _Planned,
+    signers: dict[tuple[str, ...], Any],
+) -> dict[str, str]:
+    w3c_status: list[dict[str, Any]] = []
+    token_status = None
+    for lst, position in plan.slots:
+        if lst.kind == "token":
+            token_status = status.token_entry_at(context, institution, lst, position)
+        elif lst.purpose == "message":
+            messages = plan.body.status_messages or []
+            w3c_status.append(
+                status.message_entry_at(context, institution, lst, position, messages)
+            )
+        else:
+            w3c_status.append(status.w3c_entry(context, institution, lst, position))
+    build = _Build(
+        session,
+        context,
+        institution,
+        profile,
+        plan.spec,
+        plan.award,
+        plan.body,
+        w3c_status,
+        token_status,
+        signers,
+    )
+    return {fmt: getattr(build, fmt.replace("-", "_"))() for fmt in plan.formats}
+
+
+def issue_many(
+    session: Session,
+    context: IssuerContext,
+    caller: Caller,
+    institution: Institution,
+    requests: Sequence[tuple[CredentialIssue, str | None]],
+    *,
+    rng: random.Random | None = None,
+) -> list[Outcome]:
+    """:func:`issue` for many ``(body, idempotency_key)`` at once, in the session's transaction.
+
+    The caller commits (or rolls back: then nothing of it was written). Per request the result is
+    the same as :func:`issue`'s: a new credential, the one issued earlier under its key (same
+    request) or an error of that request alone (:class:`Conflict` for a key reused with other
+    data, a validation error...), while the others still issue. The database work is per call,
+    not per request: one idempotency lookup, one status index check per list, one INSERT of the
+    credentials and one of their status entries. A key repeated within ``requests`` is looked up
+    again after the first one is written, as a later :func:`issue` call would.
+    """
+    institutions.authorize(caller, institution, "credentials:issue")
+    outcomes: list[Outcome] = [Outcome() for _ in requests]
+    rest = list(range(len(requests)))
+    while rest:
+        seen: set[str] = set()
+        now_round: list[int] = []
+        later: list[int] = []
+        for i in rest:
+            key = requests[i][1]
+            (later if key is not None and key in seen else now_round).append(i)
+            if key is not None:
+                seen.add(key)
+        _issue_round(session, context, caller, institution, requests, now_round, outcomes, rng)
+        rest = later
+    return outcomes
+
+
+def _earlier_by_keys(
+    session: Session, institution: Institution, keys: list[str]
+) -> dict[str, tuple[str, str | None]]:
+    found: dict[str, tuple[str, str | None]] = {}
+    for start in range(0, len(keys), 500):
+        rows = session.exec(
+            select(
+                IssuedCredential.idempotency_key,
+                IssuedCredential.id,
+                IssuedCredential.request_hash,
+            ).where(
+                IssuedCredential.issuer_id == institution.id,
+                col(IssuedCredential.idempotency_key).in_(keys[start : start + 500]),
+            )
+        ).all()
+        found.update({key: (cid, digest) for key, cid, digest in rows if key is not None})
+    return found
+
+
+def _resolve_earlier(outcome: Outcome, earlier: tuple[str, str | None], request_hash: str) -> None:
+    credential_id, digest = earlier
+    if digest != request_hash:
+        outcome.error = Conflict("This Idempotency-Key was used for a different request.")
+    else:
+        outcome.credential_id, outcome.created = credential_id, False
+
+
+def _issue_round(
+    session: Session,
+    context: IssuerContext,
+    caller: Caller,
+    institution: Institution,
+    requests: Sequence[tuple[CredentialIssue, str | None]],
+    indexes: list[int],
+    outcomes: list[Outcome],
+    rng: random.Random | None,
+) -> None:
+    assert institution.id is not None
+    hashes = {i: _request_hash(requests[i][0]) for i in indexes}
+    keys = [key for i in indexes if (key := requests[i][1]) is not None]
+    earlier = _earlier_by_keys(session, institution, keys) if keys else {}
+    now = context.clock().replace(microsecond=0)
+    achievement_rows: dict[str, Any] = {}
+    plans: list[_Planned] = []
+    for i in indexes:
+        body, key = requests[i]
+        if key is not None and key in earlier:
+            _resolve_earlier(outcomes[i], earlier[key], hashes[i])
+            continue
+        try:
+            if body.achievement_id not in achievement_rows:
+                row = achievements.get(session, institution, body.achievement_id)
+                achievement_rows[body.achievement_id] = (row, achievements.spec_of(row))
+            row, spec = achievement_rows[body.achievement_id]
+            credential_uuid = str(uuid.uuid4())
+            try:
+                award = Award(
+                    credential_id=f"urn:uuid:{credential_uuid}",
+                    achievement_id=achievements.url(context, institution, row.id),
+                    recipient=body.recipient,
+                    issued_on=now,
+                    valid_from=body.valid_from or now,
+                    valid_until=body.valid_until,
+                    results=tuple(body.results),
+                    evidence=tuple(body.evidence),
+                    salt=secrets.token_hex(8),
+                )
+            except ValueError as exc:
+                raise ValidationFailed(
+                    "The award is not valid.",
+                    extra={"errors": [{"path": "body", "message": str(exc)}]},
+                ) from exc
+        except TaitoError as exc:
+            outcomes[i].error = exc
+            continue
+        formats = list(dict.fromkeys(body.formats))
+        credential = IssuedCredential(
+            id=credential_uuid,
+            issuer_id=institution.id,
+            achievement_id=row.id,
+            recipient_key=recipient_key(body.recipient),
+            award={**award.model_dump(mode="json"), "status_messages": body.status_messages or []},
+            documents={},
+            idempotency_key=key,
+            request_hash=hashes[i],
+        )
+        plans.append(
+            _Planned(i, body, credential, award, spec, formats, _status_needs(body, formats))
+        )
+    if not plans:
+        return
+    # Status indices: random unused ones (checked, not yet held), then the documents are signed
+    # with them; the INSERT below arbitrates between concurrent writers.
+    lists: dict[tuple[str, str], StatusList] = {}
+    needs = [need for plan in plans for need in plan.needs]
+    slots = iter(status.choose(session, institution, needs, rng=rng, lists=lists))
+    for plan in plans:
+        plan.slots = [next(slots) for _ in plan.needs]
+    profile = institutions.issuer_profile(institution)
+    signers: dict[tuple[str, ...], Any] = {}
+    built: list[_Planned] = []
+    for plan in plans:
+        try:
+            plan.credential.documents = _documents(
+                session, context, institution, profile, plan, signers
+            )
+        except TaitoError as exc:
+            outcomes[plan.index].error = exc
+            continue
+        built.append(plan)
+    if not built:
+        return
+    # One INSERT, in key order (two writers of the same keys wait in one order, never deadlock);
+    # a key a concurrent writer committed meanwhile is skipped and resolved as issued earlier.
+    built.sort(key=lambda plan: (plan.credential.idempotency_key or "", plan.credential.id))
+    statement = status.insert_skipping_duplicates(
+        session, IssuedCredential, "issuer_id", "idempotency_key"
+    ).returning(col(IssuedCredential.id))
+    inserted = set(
+        session.connection()
+        .execute(statement, [plan.credential.model_dump() for plan in built])
+        .scalars()
+        .all()
+    )
+    twins = [plan for plan in built if plan.credential.id not in inserted]
+    if twins:
+        found = _earlier_by_keys(
+            session, institution, [p.credential.idempotency_key or "" for p in twins]
+        )
+        for plan in twins:
+            key = plan.credential.idempotency_key
+            if key is None or key not in found:  # the twin rolled back after all: try again later
+                raise Conflict("A concurrent request with the same key did not finish.")
+            _resolve_earlier(outcomes[plan.index], found[key], hashes[plan.index])
+    written = [plan for plan in built if plan.credential.id in inserted]
+    _record_status(session, context, institution, written, lists, rng, profile, signers)
+    for plan in written:
+        outcomes[plan.index].credential_id, outcomes[plan.index].created = plan.credential.id, True
+        audit.record(
+            session,
+            caller,
+            institution.id,
+            "credential.issued",
+            plan.award.credential_id,
+            achievement=plan.credential.achievement_id,
+            formats=plan.formats,
+        )
+    session.flush()
+    added: dict[str, int] = {}
+    for plan in written:
+        for lst, _ in plan.slots:
+            added[lst.id] = added.get(lst.id, 0) + 1
+    status.count_used(session, added)  # last: the lists' rows stay locked until the commit
+
+
+def _record_status(
+    session: Session,
+    context: IssuerContext,
+    institution: Institution,
+    written: list[_Planned],
+    lists: dict[tuple[str, str], StatusList],
+    rng: random.Random | None,
+    profile: IssuerProfile,
+    signers: dict[tuple[str, ...], Any],
+) -> None:
+    """Write the status entries. A credential whose index a concurrent writer took meanwhile gets
+    another random unused one and is signed again (its row is updated before anyone can see it)."""
+    owners = [(plan, slot) for plan in written for slot in range(len(plan.slots))]
+    resign: dict[str, _Planned] = {}
+    for _ in range(16):
+        entries = [(*plan.slots[slot], plan.credential.id) for plan, slot in owners]
+        lost = status.record(session, entries)
+        if not lost:
+            break
+        owners = [owners[index] for index in sorted(lost)]
+        needs = [plan.needs[slot] for plan, slot in owners]
+        chosen = status.choose(session, institution, needs, rng=rng, lists=lists)
+        for (plan, slot), new_slot in zip(owners, chosen, strict=True):
+            plan.slots[slot] = new_slot
+            resign[plan.credential.id] = plan
+    else:
+        raise Conflict("No free status list index was found; try again.")
+    for plan in resign.values():
+        plan.credential.documents = _documents(
+            session, context, institution, profile, plan, signers
+        )
+        session.execute(
+            update(IssuedCredential)
+            .where(col(IssuedCredential.id) == plan.credential.id)
+            .values(documents=plan.credential.documents)
+        )
 
 
 def get(

@@ -16,13 +16,15 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlalchemy.sql.dml import Insert
+from sqlmodel import Session, SQLModel, col, select
 
 from issuer import audit, institutions
 from issuer.context import Caller, IssuerContext
@@ -101,6 +103,20 @@ def allocate(
     raise Conflict("No free status list index was found; try again.")
 
 
+def w3c_entry(
+    context: IssuerContext, institution: Institution, lst: StatusList, position: int
+) -> dict[str, Any]:
+    """One BitstringStatusListEntry (§2.1) of ``lst``'s purpose at ``position``."""
+    url = list_url(context, institution, lst.id)
+    return {
+        "id": f"{url}#{position}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": lst.purpose,
+        "statusListIndex": str(position),
+        "statusListCredential": url,
+    }
+
+
 def w3c_entries(
     session: Session,
     context: IssuerContext,
@@ -116,16 +132,7 @@ def w3c_entries(
         lst, position = allocate(
             session, institution, credential_id, "bitstring", purpose, size=size
         )
-        url = list_url(context, institution, lst.id)
-        entries.append(
-            {
-                "id": f"{url}#{position}",
-                "type": "BitstringStatusListEntry",
-                "statusPurpose": purpose,
-                "statusListIndex": str(position),
-                "statusListCredential": url,
-            }
-        )
+        entries.append(w3c_entry(context, institution, lst, position))
     return entries
 
 
@@ -143,13 +150,18 @@ def message_entry(
 ) -> dict[str, Any]:
     """A ``message`` BitstringStatusListEntry (§2.1: ``statusSize`` > 1 needs ``statusMessage``)."""
     lst, position = allocate(session, institution, credential_id, "bitstring", "message", size=size)
-    url = list_url(context, institution, lst.id)
+    return message_entry_at(context, institution, lst, position, messages)
+
+
+def message_entry_at(
+    context: IssuerContext,
+    institution: Institution,
+    lst: StatusList,
+    position: int,
+    messages: list[str],
+) -> dict[str, Any]:
     return {
-        "id": f"{url}#{position}",
-        "type": "BitstringStatusListEntry",
-        "statusPurpose": "message",
-        "statusListIndex": str(position),
-        "statusListCredential": url,
+        **w3c_entry(context, institution, lst, position),
         "statusSize": MESSAGE_STATUS_SIZE,
         "statusMessage": [{"status": hex(i), "message": m} for i, m in enumerate(messages)],
     }
@@ -206,7 +218,119 @@ def token_entry(
 ) -> dict[str, Any]:
     """``status`` claim of an SD-JWT VC (Token Status List §6.1 ``status_list``)."""
     lst, position = allocate(session, institution, credential_id, "token", "status", size=size)
+    return token_entry_at(context, institution, lst, position)
+
+
+def token_entry_at(
+    context: IssuerContext, institution: Institution, lst: StatusList, position: int
+) -> dict[str, Any]:
     return {"status_list": {"idx": position, "uri": list_url(context, institution, lst.id)}}
+
+
+# --- many at once (bulk issuance) -------------------------------------------------------------
+
+
+def insert_skipping_duplicates(session: Session, model: type[SQLModel], *unique: str) -> Insert:
+    """``INSERT ... ON CONFLICT (unique) DO NOTHING``: a row a concurrent writer holds is skipped
+    (PostgreSQL waits for that writer's outcome first), so a unique key arbitrates without errors."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model).on_conflict_do_nothing(index_elements=list(unique))
+    return sqlite.insert(model).on_conflict_do_nothing(index_elements=list(unique))
+
+
+def choose(
+    session: Session,
+    institution: Institution,
+    needs: Sequence[tuple[str, str]],
+    *,
+    rng: random.Random | None = None,
+    size: int = LIST_SIZE,
+    lists: dict[tuple[str, str], StatusList] | None = None,
+) -> list[tuple[StatusList, int]]:
+    """A random index unused when looked at, all distinct, for each ``(kind, purpose)`` of
+    ``needs`` (§6.1 herd privacy: uniform among the unused ones). Nothing is reserved yet:
+    :func:`record` writes them and says which a concurrent writer took meanwhile."""
+    chooser = rng or random.SystemRandom()
+    lists = {} if lists is None else lists
+    chosen: list[tuple[StatusList, int] | None] = [None] * len(needs)
+    by_list: dict[str, list[int]] = {}
+    for index, need in enumerate(needs):
+        if need not in lists:
+            lists[need] = _current_list(session, institution, *need, size)
+        by_list.setdefault(lists[need].id, []).append(index)
+    for indexes in by_list.values():
+        lst = lists[needs[indexes[0]]]
+        held: set[int] = set()
+        todo = list(indexes)
+        for _ in range(64):
+            if not todo:
+                break
+            candidates: dict[int, int] = {}
+            for index in todo:
+                position = chooser.randrange(lst.size)
+                while position in held or position in candidates:
+                    position = chooser.randrange(lst.size)
+                candidates[position] = index
+            taken = set(
+                session.exec(
+                    select(StatusEntry.position).where(
+                        StatusEntry.list_id == lst.id,
+                        col(StatusEntry.position).in_(list(candidates)),
+                    )
+                ).all()
+            )
+            todo = []
+            for position, index in candidates.items():
+                if position in taken:
+                    todo.append(index)
+                else:
+                    chosen[index] = (lst, position)
+                    held.add(position)
+        if todo:
+            raise Conflict("No free status list index was found; try again.")
+    return [c for c in chosen if c is not None]
+
+
+def record(session: Session, entries: Sequence[tuple[StatusList, int, str]]) -> set[int]:
+    """Write ``(list, position, credential_id)`` entries; returns the indexes (into ``entries``)
+    of positions a concurrent writer took meanwhile, which are not written. Inserted in one order
+    (list, position), so two writers waiting on each other's positions cannot deadlock."""
+    if not entries:
+        return set()
+    order = sorted(range(len(entries)), key=lambda i: (entries[i][0].id, entries[i][1]))
+    statement = insert_skipping_duplicates(session, StatusEntry, "list_id", "position").returning(
+        col(StatusEntry.list_id), col(StatusEntry.position), col(StatusEntry.credential_id)
+    )
+    written = (
+        session.connection()
+        .execute(
+            statement,
+            [
+                {
+                    "list_id": entries[i][0].id,
+                    "position": entries[i][1],
+                    "credential_id": entries[i][2],
+                    "value": 0,
+                }
+                for i in order
+            ],
+        )
+        .all()
+    )
+    stored = {tuple(row) for row in written}
+    return {
+        i for i, (lst, position, cid) in enumerate(entries) if (lst.id, position, cid) not in stored
+    }
+
+
+def count_used(session: Session, added: dict[str, int]) -> None:
+    """Move each list's ``used`` by the entries added to it (lists in id order: no deadlock)."""
+    for list_id in sorted(added):
+        session.execute(
+            update(StatusList)
+            .where(col(StatusList.id) == list_id)
+            .values(used=StatusList.used + added[list_id])
+        )
 
 
 # --- status changes ---------------------------------------------------------------------------

@@ -73,11 +73,13 @@ def issuer_context(settings: Settings | None = None) -> IssuerContext:
 
 @contextmanager
 def _stop_on_signals() -> Iterator[threading.Event]:
-    """An event SIGTERM / SIGINT set (finish the current row, then stop); handlers restored after."""
+    """An event SIGTERM / SIGINT set (finish the current chunk of rows, then stop); handlers restored after."""
     stop = threading.Event()
 
     def handle(signum: int, _frame: FrameType | None) -> None:
-        err.print(f"signal {signum}: finishing the current row, then stopping", highlight=False)
+        err.print(
+            f"signal {signum}: finishing the current chunk of rows, then stopping", highlight=False
+        )
         stop.set()
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -101,7 +103,7 @@ def worker_command(
     ] = 1.0,
     name: Annotated[str | None, typer.Option(help="worker name (default: host:pid:random)")] = None,
 ) -> None:
-    """Issue batch rows until stopped (SIGTERM / Ctrl-C finish the current row and exit 0)."""
+    """Issue batch rows until stopped (SIGTERM / Ctrl-C finish the current chunk of rows and exit 0)."""
     context = issuer_context()
     owner = name or worker.worker_id()
     err.print(f"batch worker {owner} on {context.engine.url.render_as_string()}", highlight=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import time
@@ -15,11 +16,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
 import issuer.batch_tables  # noqa: F401  (registers the batch tables before taito wires them)
-from issuer import batch_routes, batches, issuance, worker
+from issuer import batch_routes, batches, issuance, status, worker
 from issuer.batch_tables import Batch, BatchRow
 from issuer.context import Caller, IssuerContext
 from issuer.models import CredentialIssue
-from issuer.tables import AuditEvent, Institution, IssuedCredential
+from issuer.tables import AuditEvent, Institution, IssuedCredential, StatusEntry, StatusList
 from keys.store import KeyVault
 from schemas.contexts import ContextCache
 from taito.app import create_app
@@ -33,6 +34,7 @@ from tests.issuer.conftest import (
     make_institution,
     make_key,
 )
+from tests.issuer.test_status import _bit
 from verifier.credential import VerifyOptions, verify_credential
 
 CSV = "text/csv"
@@ -513,16 +515,16 @@ def test_graceful_stop_releases_claimed_rows(env: Env) -> None:
     body = HEADER + "".join(f"g-{i},g{i}@example.fi,,,,,\n" for i in range(4))
     batch_id = _upload(env, achievement_id, body).json()["id"]
     stop = worker.threading.Event()
+    stop.set()  # arrives while the chunk is being claimed: the rows go back, nothing is issued
+    assert worker.run_once(_context(env), owner="w", limit=4, stop=stop) == 0
+    assert [(r.state, r.lease_owner) for r in _rows(env, batch_id)] == [("pending", None)] * 4
+    assert _count(env, IssuedCredential) == 0
+    # A chunk being issued finishes (one transaction); on_row hears of every row after the commit.
     processed: list[str] = []
-
-    def after_one(state: str) -> None:
-        processed.append(state)
-        stop.set()
-
-    assert worker.run_once(_context(env), owner="w", limit=4, stop=stop, on_row=after_one) == 1
-    states = [r.state for r in _rows(env, batch_id)]
-    assert states == ["done", "pending", "pending", "pending"]
-    assert processed == ["done"]
+    assert worker.run_once(_context(env), owner="w", limit=4, on_row=processed.append) == 4
+    assert processed == ["done"] * 4
+    assert [r.state for r in _rows(env, batch_id)] == ["done"] * 4
+    assert _count(env, IssuedCredential) == 4
 
 
 def test_revoked_creator_key_issues_nothing_more(env: Env) -> None:
@@ -593,3 +595,218 @@ def test_cli_issue_batch_runs_in_process(
     assert _count(env, IssuedCredential) == 2  # the same file again issues nothing new
     unknown = CliRunner().invoke(batch_cli.app, [*command[:4], "nowhere", *command[5:]])
     assert unknown.exit_code == 2
+
+
+# --- chunks: one transaction for many rows ---------------------------------------------------
+
+
+def _entries(env: Env) -> list[tuple[str, int, str]]:
+    with Session(_context(env).engine) as session:
+        return [(e.list_id, e.position, e.credential_id) for e in session.exec(select(StatusEntry))]
+
+
+def _assert_status_entries_match(env: Env, credentials: int) -> None:
+    """One revocation entry per credential, never shared, each the one its documents name."""
+    entries = _entries(env)
+    assert len(entries) == credentials
+    assert len({(list_id, position) for list_id, position, _ in entries}) == credentials
+    by_credential = {cid: (list_id, position) for list_id, position, cid in entries}
+    assert len(by_credential) == credentials
+    with Session(_context(env).engine) as session:
+        for credential in session.exec(select(IssuedCredential)):
+            document = json.loads(credential.documents["ob3-di"])
+            status = document["credentialStatus"]
+            list_id, position = by_credential[credential.id]
+            assert status["statusListIndex"] == str(position)
+            assert status["statusListCredential"].endswith(f"/status/{list_id}")
+        used = session.exec(select(func.sum(StatusList.used))).one()
+        assert used == credentials
+
+
+def test_a_chunk_issues_every_row_once_with_its_own_status_index(env: Env) -> None:
+    achievement_id = _achievement(env)
+    body = HEADER + "".join(f"c-{i},c{i}@example.fi,,,,,Grade={i % 5 + 1}\n" for i in range(30))
+    batch_id = _upload(env, achievement_id, body, formats=["ob3-di", "ob3-jwt"]).json()["id"]
+    states: list[str] = []
+    assert worker.run_once(_context(env), owner="w", limit=30, on_row=states.append) == 30
+    assert states == ["done"] * 30
+    done = _get(env, batch_id, limit=100)
+    assert done["counts"]["issued"] == 30
+    ids = [r["credential_id"] for r in done["rows"]]
+    assert len(set(ids)) == 30 and None not in ids
+    _assert_status_entries_match(env, 30)
+    for credential_id in ids[:5]:
+        formats = env.client.get(
+            f"/issuers/{env.slug}/credentials/{credential_id}", headers=env.issuing
+        ).json()["formats"]
+        assert verify_credential(formats["ob3-di"], _options(env)).verified
+        payload = formats["ob3-jwt"].split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        jwt_status = claims.get("vc", claims)["credentialStatus"]
+        assert jwt_status == formats["ob3-di"]["credentialStatus"]  # one entry, both formats
+    assert _count(env, AuditEvent, AuditEvent.action == "credential.issued") == 30
+    # The published list carries the chunk's entries: revoking one sets exactly its bit.
+    first, second = (
+        env.client.get(f"/issuers/{env.slug}/credentials/{i}", headers=env.issuing).json()
+        for i in ids[:2]
+    )
+    revoked = env.client.post(
+        f"/issuers/{env.slug}/credentials/{first['id']}/revoke", headers=env.admin
+    )
+    assert revoked.status_code == 200, revoked.text
+    entries = [c["formats"]["ob3-di"]["credentialStatus"] for c in (first, second)]
+    assert [_bit(env, entry) for entry in entries] == [1, 0]
+
+
+def test_a_row_that_cannot_be_read_fails_alone(env: Env) -> None:
+    achievement_id = _achievement(env)
+    body = HEADER + "".join(f"b-{i},b{i}@example.fi,,,,,\n" for i in range(5))
+    batch_id = _upload(env, achievement_id, body).json()["id"]
+    with Session(_context(env).engine) as session:
+        broken = session.exec(select(BatchRow).where(BatchRow.row_key == "b-2")).one()
+        broken.request = {"recipient": "nobody"}
+        session.add(broken)
+        session.commit()
+    assert _drain(env) == 5
+    rows = {r.row_key: r for r in _rows(env, batch_id)}
+    assert (rows["b-2"].state, rows["b-2"].error_code) == ("failed", "internal_error")
+    assert {k: r.state for k, r in rows.items() if k != "b-2"} == dict.fromkeys(
+        ["b-0", "b-1", "b-3", "b-4"], "done"
+    )
+    assert _count(env, IssuedCredential) == 4
+
+
+def test_a_chunk_that_fails_as_a_whole_is_issued_row_by_row(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    achievement_id = _achievement(env)
+    body = HEADER + "".join(f"f-{i},f{i}@example.fi,,,,,\n" for i in range(4))
+    body += "f-4,f4@example.fi,,,,,\n"
+    batch_id = _upload(env, achievement_id, body).json()["id"]
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the chunk path broke")
+
+    monkeypatch.setattr(issuance, "issue_many", broken)
+    assert _drain(env) == 5
+    assert [r.state for r in _rows(env, batch_id)] == ["done"] * 5
+    assert _count(env, IssuedCredential) == 5
+    _assert_status_entries_match(env, 5)
+
+
+def test_a_status_index_taken_meanwhile_is_replaced_and_signed_again(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    achievement_id = _achievement(env)
+    body = HEADER + "".join(f"s-{i},s{i}@example.fi,,,,,\n" for i in range(6))
+    batch_id = _upload(env, achievement_id, body).json()["id"]
+    real = status.record
+    lost: list[tuple[str, int, str]] = []
+
+    def racing(session: Session, entries: Any) -> set[int]:
+        if lost:
+            return real(session, entries)
+        # A concurrent writer took the first position between the check and the INSERT.
+        lost.append((entries[0][0].id, entries[0][1], entries[0][2]))
+        return {0} | {i + 1 for i in real(session, entries[1:])}
+
+    monkeypatch.setattr(status, "record", racing)
+    assert _drain(env) == 6
+    assert [r.state for r in _rows(env, batch_id)] == ["done"] * 6
+    _assert_status_entries_match(env, 6)
+    (list_id, position, credential_id) = lost[0]
+    assert (list_id, position, credential_id) not in _entries(env)
+    formats = env.client.get(
+        f"/issuers/{env.slug}/credentials/urn:uuid:{credential_id}", headers=env.issuing
+    ).json()["formats"]
+    assert verify_credential(formats["ob3-di"], _options(env)).verified
+
+
+def test_the_same_keys_issued_by_two_transactions_at_once_issue_once(env: Env) -> None:
+    """The idempotency key arbitrates between concurrent chunks: PostgreSQL holds the second
+    writer's INSERT until the first commits, and the second maps every row to the first's."""
+    context = _context(env)
+    if context.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer")
+    achievement_id = _achievement(env)
+    requests = [
+        (
+            CredentialIssue.model_validate(
+                {"achievement_id": achievement_id, "recipient": {"email": f"t{i}@example.fi"}}
+            ),
+            f"twin-{i}",
+        )
+        for i in range(3)
+    ]
+    again: list[issuance.Outcome] = []
+
+    def second() -> None:
+        with Session(context.engine) as session:
+            institution = session.exec(select(Institution)).one()
+            again.extend(
+                issuance.issue_many(session, context, Caller("operator"), institution, requests)
+            )
+            session.commit()
+
+    with Session(context.engine) as first:
+        institution = first.exec(select(Institution)).one()
+        made = issuance.issue_many(first, context, Caller("operator"), institution, requests)
+        racer = worker.threading.Thread(target=second)
+        racer.start()
+        racer.join(1.0)
+        assert racer.is_alive()  # waiting for the first writer's outcome
+        first.commit()
+    racer.join(30)
+    assert all(o.created and o.error is None for o in made)
+    assert [(o.credential_id, o.created, o.error) for o in again] == [
+        (o.credential_id, False, None) for o in made
+    ]
+    assert _count(env, IssuedCredential) == 3
+    assert _count(env, StatusEntry) == 3
+
+
+def test_rows_taken_over_twice_are_issued_one_per_transaction(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row that keeps killing its worker must not take the rest of its chunk down with it."""
+    achievement_id = _achievement(env)
+    body = HEADER + "".join(f"t-{i},t{i}@example.fi,,,,,\n" for i in range(3))
+    batch_id = _upload(env, achievement_id, body).json()["id"]
+    t = datetime.now(UTC)
+    with Session(_context(env).engine) as session:
+        for attempt in range(worker.ROW_BY_ROW_FROM - 1):
+            now = t + timedelta(minutes=10 * attempt)
+            assert len(worker.claim(session, 5, owner=f"crash-{attempt}", now=now)) == 3
+
+    def chunked(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("issued as a chunk")
+
+    monkeypatch.setattr(issuance, "issue_many", chunked)
+    later = dataclasses.replace(_context(env), clock=lambda: t + timedelta(hours=1))
+    assert worker.drain(later, owner="careful") == 3
+    rows = _rows(env, batch_id)
+    assert [(r.state, r.attempts) for r in rows] == [("done", worker.ROW_BY_ROW_FROM)] * 3
+    assert _count(env, IssuedCredential) == 3
+
+
+def test_a_chunk_gives_sd_jwt_vcs_their_own_token_status_entries(env: Env) -> None:
+    achievement_id = _achievement(env)
+    body = HEADER + "".join(f"v-{i},v{i}@example.fi,,,,,\n" for i in range(4))
+    batch_id = _upload(env, achievement_id, body, formats=["ob3-di", "sd-jwt-vc"]).json()["id"]
+    assert _drain(env) == 4
+    assert [r.state for r in _rows(env, batch_id)] == ["done"] * 4
+    with Session(_context(env).engine) as session:
+        kinds = dict(session.exec(select(StatusList.id, StatusList.kind)).all())
+    entries = _entries(env)
+    assert len(entries) == 8 and len({(e[0], e[1]) for e in entries}) == 8
+    with Session(_context(env).engine) as session:
+        for credential in session.exec(select(IssuedCredential)):
+            mine = {kinds[list_id]: (list_id, p) for list_id, p, c in entries if c == credential.id}
+            assert set(mine) == {"bitstring", "token"}
+            payload = credential.documents["sd-jwt-vc"].split("~")[0].split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            token = claims["status"]["status_list"]
+            assert token["idx"] == mine["token"][1]
+            assert token["uri"].endswith(f"/status/{mine['token'][0]}")
+            di = json.loads(credential.documents["ob3-di"])["credentialStatus"]
+            assert di["statusListIndex"] == str(mine["bitstring"][1])

@@ -100,6 +100,19 @@ def _wait_for(condition: Any, what: str) -> None:
         time.sleep(0.05)
 
 
+def _kill_holding_rows(victim: subprocess.Popen[bytes], engine: Engine) -> None:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        victim.send_signal(signal.SIGSTOP)
+        time.sleep(0.3)
+        if _count(engine, BatchRow.lease_owner == "victim", BatchRow.state == "running"):
+            victim.send_signal(signal.SIGKILL)
+            return
+        victim.send_signal(signal.SIGCONT)
+        time.sleep(0.02)
+    raise AssertionError("the victim never held claimed rows")
+
+
 def test_two_worker_processes_survive_a_sigkill(setup: dict[str, Any]) -> None:
     client: TestClient = setup["client"]
     engine: Engine = setup["engine"]
@@ -120,7 +133,9 @@ def test_two_worker_processes_survive_a_sigkill(setup: dict[str, Any]) -> None:
     assert created.status_code == 202, created.text
     batch_id = created.json()["id"]
 
-    # The victim claims big chunks, so when it dies it certainly holds leased rows.
+    # The victim claims big chunks (one transaction each) and is killed mid-chunk: frozen
+    # (SIGSTOP) until any commit it had sent has landed, then SIGKILLed only while it holds
+    # claimed rows; otherwise it is thawed and caught again a little later.
     victim = _worker(setup, "victim", chunk=200)
     survivor = _worker(setup, "survivor", chunk=10)
     try:
@@ -130,7 +145,7 @@ def test_two_worker_processes_survive_a_sigkill(setup: dict[str, Any]) -> None:
             ),
             "the victim to issue its first rows",
         )
-        victim.send_signal(signal.SIGKILL)
+        _kill_holding_rows(victim, engine)
         assert victim.wait(30) == -signal.SIGKILL
         stranded = _count(engine, BatchRow.lease_owner == "victim", BatchRow.state == "running")
         assert stranded > 0  # the kill really left claimed rows behind
