@@ -454,7 +454,10 @@ class FastCanonicalizer:
             iri = self._iri(ctx, value, vocab=type_ == "@vocab")
             if iri is None or not _iri_ok(iri):
                 raise _Unsupported("relative IRI value")
-            return walk.label(iri), ("@id", iri)
+            # keyed by its N-Quads term, as a node object's reference is: the same node named
+            # by an IRI string here and by a nested node object elsewhere is one value (§7.2)
+            term = walk.label(iri)
+            return term, ("@id", term)
         if isinstance(value, str) and text_tagged:
             raise _Unsupported("language or direction")
         marker = ("@value", datatype, isinstance(value, bool), value)

@@ -164,6 +164,20 @@ def test_look_alike_blank_nodes_use_the_full_algorithm(loader: StaticLoader) -> 
     assert check_same(document, loader)
 
 
+def test_one_node_named_by_a_string_and_by_a_node_object(loader: StaticLoader) -> None:
+    # found by hypothesis: the issuer and the achievement are one blank node; its image is an IRI
+    # string in one place and a node object with that id in the other - one value (§7.2), one quad
+    document = open_badge("did:example:issuer")
+    document["issuer"] = {"id": "_:same", "type": ["Profile"], "image": "https://uni.example/a"}
+    document["credentialSubject"]["achievement"] = {
+        "id": "_:same",
+        "type": ["Achievement"],
+        "name": "n",
+        "image": {"id": "https://uni.example/a", "type": ["Image"]},
+    }
+    assert check_same(document, loader)
+
+
 def test_canonical_nquads_repeated_quads_and_doubles() -> None:
     quads = [
         ("_:x", "<urn:p>", '"5"^^<urn:t>', ""),
