@@ -16,6 +16,7 @@
         ├── ProofExpired            proof_expired           §2.1 expires is in the past
         ├── VerificationMethodError verification_method     unresolvable, or the wrong key type
         ├── InvalidJsonLd           invalid_json_ld         pyld refuses the document
+        ├── CanonicalizationTooComplex canonicalization_limit RDFC-1.0 §4.4 work limit (poison graph)
         ├── UndefinedTerm           undefined_term          §2.4.3 data loss: a term no context defines
         ├── RelativeIri             relative_iri            §2.4.3 data loss: a relative @id / @type
         ├── ProofUnknownContext     unknown_context         also a schemas.contexts.UnknownContext
@@ -41,6 +42,14 @@ class InvalidDocument(ProofError):
 class ProofOptionsError(ProofError):
     code = "invalid_proof_options"
     title = "Invalid proof options"
+
+
+class CanonicalizationTooComplex(ProofError):
+    """RDFC-1.0 (§4.4, Security Considerations "Dataset Poisoning"): blank nodes so alike that
+    Hash N-Degree Quads would try more orderings than the work limit allows; refused, not run."""
+
+    code = "canonicalization_limit"
+    title = "Document too costly to canonicalize"
 
 
 class ProofMissing(ProofError):

@@ -55,6 +55,7 @@ from typing import Any, cast
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 
+from keys.data_integrity.errors import CanonicalizationTooComplex
 from schemas.contexts import StaticLoader
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -582,10 +583,19 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# RDFC-1.0 Security Considerations (Dataset Poisoning): Hash N-Degree Quads is exponential in the
+# number of alike blank nodes, so the work is bounded: orderings tried plus recursive calls, per
+# document. An issued credential needs a handful (its institution named twice: 2); a graph of
+# eight interchangeable nodes alone needs 8! = 40,320. Over the limit the document is refused
+# (not handed to pyld, which has no limit).
+MAX_N_DEGREE_STEPS = 5_000
+
+
 class _Canonicalization:
     """The RDFC-1.0 canonicalization state (§4.4.2) of one dataset."""
 
     def __init__(self, quads: list[Quad]) -> None:
+        self.steps = 0
         self.mentions: dict[str, list[Quad]] = {}
         for quad in quads:
             subject, _, obj, graph = quad
@@ -646,6 +656,12 @@ class _Canonicalization:
             chosen_path = ""
             chosen_issuer = issuer
             for permutation in _permutations(related_by_hash[digest]):
+                self.steps += 1
+                if self.steps > MAX_N_DEGREE_STEPS:
+                    raise CanonicalizationTooComplex(
+                        "The document's blank nodes are too alike to canonicalize within the "
+                        f"work limit ({MAX_N_DEGREE_STEPS} steps of RDFC-1.0 Hash N-Degree Quads)."
+                    )
                 copy = issuer.copy()
                 path = ""
                 recursion = []
