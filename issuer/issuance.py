@@ -10,6 +10,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -21,7 +22,7 @@ from issuer.context import Caller, IssuerContext
 from issuer.errors import Conflict, NotFound
 from issuer.formats import clr, elm, open_badges, sd_jwt_vc
 from issuer.models import ClrRequest, CredentialIssue, Format
-from issuer.tables import Institution, IssuedCredential, StatusList
+from issuer.tables import AchievementRow, Institution, IssuedCredential, StatusList
 from keys import data_integrity, sd_jwt, vc_jwt, x509
 from keys.did import resolve_offline
 from keys.jwk import PublicKey, public_key_from_jwk
@@ -164,28 +165,18 @@ class _Build:
         )
 
 
-def issue(
-    session: Session,
+def _award(
     context: IssuerContext,
-    caller: Caller,
     institution: Institution,
+    row: AchievementRow,
     body: CredentialIssue,
+    now: datetime,
+    *,
     idempotency_key: str | None,
-) -> tuple[IssuedCredential, bool]:
-    """Issue, or return the credential an earlier call with the same key issued.
-
-    Returns ``(credential, created)``. Nothing is written unless every format signed.
-    """
-    institutions.authorize(caller, institution, "credentials:issue")
-    assert institution.id is not None
-    request_hash = _request_hash(body)
-    if idempotency_key is not None:
-        earlier = _by_idempotency_key(session, institution, idempotency_key, request_hash)
-        if earlier is not None:
-            return earlier, False
-    row = achievements.get(session, institution, body.achievement_id)
-    spec = achievements.spec_of(row)
-    now = context.clock().replace(microsecond=0)
+    request_hash: str,
+) -> tuple[Award, IssuedCredential]:
+    """The award of ``body`` and its credential row (no documents yet, nothing written)."""
+    assert institution.id is not None and row.id is not None
     credential_uuid = str(uuid.uuid4())
     try:
         award = Award(
@@ -213,6 +204,40 @@ def issue(
         idempotency_key=idempotency_key,
         request_hash=request_hash,
     )
+    return award, credential
+
+
+def issue(
+    session: Session,
+    context: IssuerContext,
+    caller: Caller,
+    institution: Institution,
+    body: CredentialIssue,
+    idempotency_key: str | None,
+) -> tuple[IssuedCredential, bool]:
+    """Issue, or return the credential an earlier call with the same key issued.
+
+    Returns ``(credential, created)``. Nothing is written unless every format signed.
+    """
+    institutions.authorize(caller, institution, "credentials:issue")
+    assert institution.id is not None
+    request_hash = _request_hash(body)
+    if idempotency_key is not None:
+        earlier = _by_idempotency_key(session, institution, idempotency_key, request_hash)
+        if earlier is not None:
+            return earlier, False
+    row = achievements.get(session, institution, body.achievement_id)
+    spec = achievements.spec_of(row)
+    now = context.clock().replace(microsecond=0)
+    award, credential = _award(
+        context,
+        institution,
+        row,
+        body,
+        now,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+    )
     session.add(credential)
     try:
         session.flush()  # the row status entries point at; a concurrent twin fails here
@@ -227,40 +252,17 @@ def issue(
             raise
         return earlier, False
     formats = list(dict.fromkeys(body.formats))
-    w3c_status = (
-        status.w3c_entries(
-            session,
-            context,
-            institution,
-            credential_uuid,
-            purposes=("revocation", "suspension") if body.suspendable else ("revocation",),
-        )
-        if {"ob3-di", "ob3-jwt"} & set(formats)
-        else []
-    )
-    if body.status_messages and w3c_status:
-        w3c_status.append(
-            status.message_entry(
-                session, context, institution, credential_uuid, body.status_messages
-            )
-        )
-    token_status = (
-        status.token_entry(session, context, institution, credential_uuid)
-        if "sd-jwt-vc" in formats
-        else None
-    )
-    build = _Build(
+    slots = [
+        status.allocate(session, institution, credential.id, kind, purpose)
+        for kind, purpose in _status_needs(body, formats)
+    ]
+    credential.documents = _documents(
         session,
         context,
         institution,
         institutions.issuer_profile(institution),
-        spec,
-        award,
-        body,
-        w3c_status,
-        token_status,
+        _Planned(0, body, credential, award, spec, formats, [], slots),
     )
-    credential.documents = {fmt: getattr(build, fmt.replace("-", "_"))() for fmt in formats}
     session.add(credential)
     audit.record(
         session,
@@ -345,20 +347,12 @@ def _documents(
     institution: Institution,
     profile: IssuerProfile,
     plan: _Planned,
-    signers: dict[tuple[str, ...], Any],
+    signers: dict[tuple[str, ...], Any] | None = None,
 ) -> dict[str, str]:
-    w3c_status: list[dict[str, Any]] = []
-    token_status = None
-    for lst, position in plan.slots:
-        if lst.kind == "token":
-            token_status = status.token_entry_at(context, institution, lst, position)
-        elif lst.purpose == "message":
-            messages = plan.body.status_messages or []
-            w3c_status.append(
-                status.message_entry_at(context, institution, lst, position, messages)
-            )
-        else:
-            w3c_status.append(status.w3c_entry(context, institution, lst, position))
+    """The credential in each of its formats, signed, with the status entries of its slots."""
+    w3c_status, token_status = status.claims(
+        context, institution, plan.slots, plan.body.status_messages or []
+    )
     build = _Build(
         session,
         context,
@@ -464,38 +458,13 @@ def _issue_round(
                 row = achievements.get(session, institution, body.achievement_id)
                 achievement_rows[body.achievement_id] = (row, achievements.spec_of(row))
             row, spec = achievement_rows[body.achievement_id]
-            credential_uuid = str(uuid.uuid4())
-            try:
-                award = Award(
-                    credential_id=f"urn:uuid:{credential_uuid}",
-                    achievement_id=achievements.url(context, institution, row.id),
-                    recipient=body.recipient,
-                    issued_on=now,
-                    valid_from=body.valid_from or now,
-                    valid_until=body.valid_until,
-                    results=tuple(body.results),
-                    evidence=tuple(body.evidence),
-                    salt=secrets.token_hex(8),
-                )
-            except ValueError as exc:
-                raise ValidationFailed(
-                    "The award is not valid.",
-                    extra={"errors": [{"path": "body", "message": str(exc)}]},
-                ) from exc
+            award, credential = _award(
+                context, institution, row, body, now, idempotency_key=key, request_hash=hashes[i]
+            )
         except TaitoError as exc:
             outcomes[i].error = exc
             continue
         formats = list(dict.fromkeys(body.formats))
-        credential = IssuedCredential(
-            id=credential_uuid,
-            issuer_id=institution.id,
-            achievement_id=row.id,
-            recipient_key=recipient_key(body.recipient),
-            award={**award.model_dump(mode="json"), "status_messages": body.status_messages or []},
-            documents={},
-            idempotency_key=key,
-            request_hash=hashes[i],
-        )
         plans.append(
             _Planned(i, body, credential, award, spec, formats, _status_needs(body, formats))
         )

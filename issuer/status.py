@@ -37,7 +37,6 @@ LIST_SIZE = 131_072  # Bitstring Status List §6.1: at least 16 KB for herd priv
 FILL_LIMIT = 0.5
 PUBLISHED_FOR = timedelta(hours=24)  # validUntil of a published list
 MAX_AGE = 300  # Cache-Control max-age of a published list, seconds
-W3C_PURPOSES = ("revocation", "suspension")
 TOKEN_VALUES = {"active": 0, "revoked": 1, "suspended": 2}
 
 
@@ -103,7 +102,7 @@ def allocate(
     raise Conflict("No free status list index was found; try again.")
 
 
-def w3c_entry(
+def _w3c_entry(
     context: IssuerContext, institution: Institution, lst: StatusList, position: int
 ) -> dict[str, Any]:
     """One BitstringStatusListEntry (§2.1) of ``lst``'s purpose at ``position``."""
@@ -117,54 +116,39 @@ def w3c_entry(
     }
 
 
-def w3c_entries(
-    session: Session,
-    context: IssuerContext,
-    institution: Institution,
-    credential_id: str,
-    *,
-    purposes: Iterable[str] = W3C_PURPOSES,
-    size: int = LIST_SIZE,
-) -> list[dict[str, Any]]:
-    """``credentialStatus`` for a W3C credential: one BitstringStatusListEntry per purpose (§2.1)."""
-    entries = []
-    for purpose in purposes:
-        lst, position = allocate(
-            session, institution, credential_id, "bitstring", purpose, size=size
-        )
-        entries.append(w3c_entry(context, institution, lst, position))
-    return entries
-
-
 MESSAGE_STATUS_SIZE = 2  # up to four messages per credential
 
 
-def message_entry(
-    session: Session,
+def claims(
     context: IssuerContext,
     institution: Institution,
-    credential_id: str,
+    slots: Sequence[tuple[StatusList, int]],
     messages: list[str],
-    *,
-    size: int = LIST_SIZE,
-) -> dict[str, Any]:
-    """A ``message`` BitstringStatusListEntry (§2.1: ``statusSize`` > 1 needs ``statusMessage``)."""
-    lst, position = allocate(session, institution, credential_id, "bitstring", "message", size=size)
-    return message_entry_at(context, institution, lst, position, messages)
-
-
-def message_entry_at(
-    context: IssuerContext,
-    institution: Institution,
-    lst: StatusList,
-    position: int,
-    messages: list[str],
-) -> dict[str, Any]:
-    return {
-        **w3c_entry(context, institution, lst, position),
-        "statusSize": MESSAGE_STATUS_SIZE,
-        "statusMessage": [{"status": hex(i), "message": m} for i, m in enumerate(messages)],
-    }
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """What allocated ``(list, index)`` slots put in the credentials: the W3C
+    ``credentialStatus`` entries, and the SD-JWT VC ``status`` claim (or ``None``)."""
+    w3c: list[dict[str, Any]] = []
+    token: dict[str, Any] | None = None
+    for lst, position in slots:
+        if lst.kind == "token":
+            # Token Status List §6.1 ``status_list``
+            token = {
+                "status_list": {"idx": position, "uri": list_url(context, institution, lst.id)}
+            }
+        elif lst.purpose == "message":
+            # §2.1: statusSize > 1 needs statusMessage
+            w3c.append(
+                {
+                    **_w3c_entry(context, institution, lst, position),
+                    "statusSize": MESSAGE_STATUS_SIZE,
+                    "statusMessage": [
+                        {"status": hex(i), "message": m} for i, m in enumerate(messages)
+                    ],
+                }
+            )
+        else:
+            w3c.append(_w3c_entry(context, institution, lst, position))
+    return w3c, token
 
 
 def set_message(
@@ -206,25 +190,6 @@ def set_message(
     session.commit()
     session.refresh(row)
     return row
-
-
-def token_entry(
-    session: Session,
-    context: IssuerContext,
-    institution: Institution,
-    credential_id: str,
-    *,
-    size: int = LIST_SIZE,
-) -> dict[str, Any]:
-    """``status`` claim of an SD-JWT VC (Token Status List §6.1 ``status_list``)."""
-    lst, position = allocate(session, institution, credential_id, "token", "status", size=size)
-    return token_entry_at(context, institution, lst, position)
-
-
-def token_entry_at(
-    context: IssuerContext, institution: Institution, lst: StatusList, position: int
-) -> dict[str, Any]:
-    return {"status_list": {"idx": position, "uri": list_url(context, institution, lst.id)}}
 
 
 # --- many at once (bulk issuance) -------------------------------------------------------------

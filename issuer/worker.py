@@ -149,10 +149,10 @@ def batch_caller(session: Session, batch: Batch) -> Caller:
     return Caller(batch.actor, issuer_id, frozenset(batch.scopes), request_id=batch.id)
 
 
-def _fail(
+def _mark_failed(
     session: Session, row_id: int, owner: str, now: datetime, code: str, message: str
 ) -> None:
-    session.rollback()
+    """The row failed, if it is still this worker's (in the session's transaction)."""
     session.execute(
         update(BatchRow)
         .where(
@@ -162,6 +162,13 @@ def _fail(
         )
         .values(state=FAILED, error_code=code, error=message[:2000], finished_at=now)
     )
+
+
+def _fail(
+    session: Session, row_id: int, owner: str, now: datetime, code: str, message: str
+) -> None:
+    session.rollback()
+    _mark_failed(session, row_id, owner, now, code, message)
     session.commit()
 
 
@@ -254,15 +261,7 @@ def _issue_chunk(
         )
     for row_id, (code, message) in failures.items():
         states[row_id] = FAILED
-        session.execute(
-            update(BatchRow)
-            .where(
-                col(BatchRow.id) == row_id,
-                col(BatchRow.state) == RUNNING,
-                col(BatchRow.lease_owner) == owner,
-            )
-            .values(state=FAILED, error_code=code, error=message[:2000], finished_at=now)
-        )
+        _mark_failed(session, row_id, owner, now, code, message)
     session.commit()
     return [states[row.id] for row in rows if row.id is not None]
 

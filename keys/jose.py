@@ -57,7 +57,6 @@ __all__ = [
     "JwsResult",
     "KeyResolver",
     "MalformedJws",
-    "decode_b64url",
     "decode_unverified",
     "sign_compact",
     "typ_matches",
@@ -230,15 +229,9 @@ def sign_compact(payload: bytes, header: Mapping[str, Any], signer: Signer) -> s
     return token
 
 
-def decode_b64url(text: str) -> bytes | None:
-    """Canonical unpadded base64url (RFC 4648 §5, §3.5), as :func:`keys.base64url.decode` accepts
-    it, or ``None`` (:func:`keys.base64url.decode_canonical`)."""
-    return base64url.decode_canonical(text)
-
-
 def _segment(text: str, what: str) -> bytes:
     # only the canonical form is accepted (RFC 4648 §3.5): a token has one spelling
-    data = decode_b64url(text)
+    data = base64url.decode_canonical(text)
     if data is None:
         raise MalformedJws(f"The JWS {what} is not canonical, unpadded base64url.")
     return data
@@ -252,7 +245,7 @@ _CACHED_HEADER_CHARS = 2048
 
 def _parse_header(header_b64: str) -> tuple[dict[str, Any] | None, bool, str]:
     """(header, whether every member is a string, problem): the header or why it is refused."""
-    header_bytes = decode_b64url(header_b64)
+    header_bytes = base64url.decode_canonical(header_b64)
     if header_bytes is None:
         return None, False, _NOT_BASE64URL
     try:

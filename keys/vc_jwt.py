@@ -330,8 +330,6 @@ def _parse_payload(raw: bytes) -> dict[str, Any]:
 
 def _profile_of(header: Mapping[str, Any], payload: Mapping[str, Any]) -> Profile:
     typ = header.get("typ")
-    if typ == "JWT" and "vc" not in payload and "vp" not in payload:
-        return "ob3-jwt"  # the Open Badges 3.0 VC-JWT, the common case (the result of the below)
     legacy = [name for name in ("vc", "vp") if name in payload]
     if legacy:
         if len(legacy) == 2:
@@ -352,11 +350,7 @@ def _profile_of(header: Mapping[str, Any], payload: Mapping[str, Any]) -> Profil
 def _check_typ(header: Mapping[str, Any], expected_typ: Collection[str] | None) -> None:
     typ = header.get("typ")
     if expected_typ is None:
-        if (
-            typ is None
-            or typ in _DEFAULT_TYPS
-            or any(jose.typ_matches(typ, t) for t in _DEFAULT_TYPS)
-        ):
+        if typ is None or any(jose.typ_matches(typ, t) for t in _DEFAULT_TYPS):
             return
         raise JwtTypMismatch(f"typ {typ!r} is not a credential or presentation JWT.")
     if isinstance(expected_typ, str):
@@ -366,7 +360,7 @@ def _check_typ(header: Mapping[str, Any], expected_typ: Collection[str] | None) 
 
 
 def _check_times(claims: Mapping[str, Any], now: datetime, leeway: timedelta) -> None:
-    moment = now.timestamp() if now.tzinfo is UTC else _utc(now).timestamp()
+    moment = now.timestamp()  # an aware datetime (verify_jwt_credential checked it)
     slack = leeway.total_seconds()
     expires = _number(claims, "exp")
     not_before = _number(claims, "nbf")

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from keys import jose
+from keys import base64url, jose
 from keys.errors import InvalidSignature
 from keys.jwk import PublicKey
 from keys.sd_jwt.errors import InvalidArgument, SdJwtError, UnsupportedAlgorithm
@@ -26,8 +26,8 @@ MAX_JWT_BYTES = 1024 * 1024
 
 
 def b64_canonical(text: str, what: str, error: type[SdJwtError]) -> bytes:
-    """Strict, canonical base64url (see :func:`keys.jose.decode_b64url`) with an SD-JWT error."""
-    data = jose.decode_b64url(text)
+    """Strict, canonical base64url (:func:`keys.base64url.decode_canonical`) with an SD-JWT error."""
+    data = base64url.decode_canonical(text)
     if data is None:
         raise error(f"The {what} is not canonical base64url.")
     return data

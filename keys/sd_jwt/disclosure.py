@@ -60,21 +60,6 @@ class Disclosure:
         return digest(self.encoded, sd_alg)
 
 
-_new = object.__new__
-
-
-def _disclosure(encoded: str, salt: str, name: str | None, value: Any) -> Disclosure:
-    """``Disclosure(encoded, salt, name, value)`` for the verification hot path: the same frozen
-    object, its fields set directly instead of through the dataclass's ``object.__setattr__``s."""
-    disclosure = _new(Disclosure)
-    fields = disclosure.__dict__
-    fields["encoded"] = encoded
-    fields["salt"] = salt
-    fields["name"] = name
-    fields["value"] = value
-    return disclosure
-
-
 def create(salt: bytes, name: str | None, value: Any) -> Disclosure:
     """RFC 9901 §4.2.1 (object property ``[salt, name, value]``) / §4.2.2 (array element)."""
     salt_text = base64url.encode(salt)
@@ -103,14 +88,14 @@ def decode(encoded: str) -> Disclosure:
     if not isinstance(salt, str):
         raise MalformedDisclosure("A Disclosure salt must be a string.")
     if len(array) == 2:
-        return _disclosure(encoded, salt, None, array[1])
+        return Disclosure(encoded, salt, None, array[1])
     name = array[1]
     if not isinstance(name, str):
         raise MalformedDisclosure("A Disclosure claim name must be a string.")
     # RFC 9901 §7.1: the names _sd and ... are never disclosed.
     if name in (SD, ELLIPSIS):
         raise MalformedDisclosure(f"A Disclosure must not disclose the claim name {name!r}.")
-    return _disclosure(encoded, salt, name, array[2])
+    return Disclosure(encoded, salt, name, array[2])
 
 
 Token = str | int
@@ -135,8 +120,6 @@ def parse_pointer(pointer: str) -> tuple[str, ...]:
 
 
 def format_pointer(path: Path) -> str:
-    if len(path) == 1 and type(path[0]) is str and "~" not in path[0] and "/" not in path[0]:
-        return "/" + path[0]  # a top-level claim, the common case
     return "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in path)
 
 

@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from keys import base64url
 from keys.sd_jwt.disclosure import (
     ELLIPSIS,
     SD,
@@ -18,7 +17,7 @@ from keys.sd_jwt.disclosure import (
     Disclosure,
     Path,
     decode,
-    hash_function,
+    digest,
 )
 from keys.sd_jwt.errors import (
     DisclosedClaimExists,
@@ -173,13 +172,9 @@ class _State:
 
 def decode_all(disclosures: Sequence[str], sd_alg: str) -> dict[str, Disclosure]:
     by_digest: dict[str, Disclosure] = {}
-    hash_ = None
     for encoded in disclosures:
         disclosure = decode(encoded)
-        if hash_ is None:
-            hash_ = hash_function(sd_alg)
-        # RFC 9901 §4.2.3: base64url(hash(ASCII(the Disclosure as sent))), as digest() computes
-        key = base64url.encode(hash_(encoded.encode("ascii")).digest())
+        key = digest(encoded, sd_alg)
         # RFC 9901 §7.1: the same Disclosure twice is rejected.
         if key in by_digest:
             raise DuplicateDisclosure("The same Disclosure appears more than once.")

@@ -93,7 +93,7 @@ def server(
             )
             session.add(row)
             session.flush()
-            status.w3c_entries(session, context, institution, row.id, purposes=("revocation",))
+            status.allocate(session, institution, row.id, "bitstring", "revocation")
             ids.append(row.id)
         session.commit()
     engine.dispose()

@@ -92,7 +92,6 @@ def test_base64url_matches_the_reference_on_random_and_mutated_inputs() -> None:
             text += rnd.choice(chars)
         expected = reference_decode(text)
         assert base64url.decode_canonical(text) == expected, text
-        assert jose.decode_b64url(text) == expected, text
         if expected is None:
             with pytest.raises(base64url.InvalidBase64Url):
                 base64url.decode(text)
