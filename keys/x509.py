@@ -320,7 +320,7 @@ def load_pem_chain(data: bytes) -> list[Certificate]:
         raise CertificateError(f"The PEM bundle is larger than {MAX_PEM_BYTES} bytes.")
     try:
         certificates = x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # a version field outside v1-v3
         raise CertificateError("The data is not a PEM certificate bundle.") from exc
     return list(certificates)
 
@@ -331,7 +331,7 @@ def load_der(data: bytes) -> Certificate:
         raise CertificateError("A DER certificate is non-empty bytes.")
     try:
         return x509.load_der_x509_certificate(data)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # a version field outside v1-v3
         raise CertificateError("The data is not a DER X.509 certificate.") from exc
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from keys import jwk
@@ -15,6 +17,7 @@ from keys.x509 import (
     CertificateExpired,
     CertificateNotYetValid,
     dump_pem,
+    load_der,
     load_pem_chain,
     make_ca,
     make_seal_certificate,
@@ -210,6 +213,20 @@ def test_bad_pem(data: bytes) -> None:
     with pytest.raises(CertificateError) as info:
         load_pem_chain(data)
     assert info.value.code == "invalid_certificate"
+
+
+def test_a_certificate_with_an_unknown_version_is_a_typed_error(ca: x509.Certificate) -> None:
+    # found by hypothesis (a one-character change to an x5c): version INTEGER 2 (v3) -> 0x42
+    der = ca.public_bytes(serialization.Encoding.DER)
+    assert der.count(b"\xa0\x03\x02\x01\x02") == 1
+    bad = der.replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x42")
+    with pytest.raises(CertificateError):
+        load_der(bad)
+    pem = b"".join(
+        [b"-----BEGIN CERTIFICATE-----\n", base64.encodebytes(bad), b"-----END CERTIFICATE-----\n"]
+    )
+    with pytest.raises(CertificateError):
+        load_pem_chain(pem)
 
 
 def test_ed25519_keys_are_refused(ca: x509.Certificate, ca_key: jwk.PrivateKey) -> None:
