@@ -146,6 +146,7 @@ def main() -> None:
                     )
                 )
             killed = False
+            last_report, last_left = started, args.rows
             while True:
                 with Session(engine) as session:
                     left = session.exec(
@@ -159,7 +160,13 @@ def main() -> None:
                     print(f"SIGKILL worker 0 with {left} rows left")
                 if left == 0:
                     break
-                time.sleep(0.1)
+                if time.perf_counter() - last_report >= 10:
+                    # the rate of the last interval: shows whether it falls as the tables grow
+                    moment = time.perf_counter()
+                    rate = (last_left - left) / (moment - last_report)
+                    print(f"  {moment - started:5.0f} s: {args.rows - left} done, {rate:.0f}/s")
+                    last_report, last_left = moment, left
+                time.sleep(0.25)  # counting open rows costs the database too
             elapsed = time.perf_counter() - started
             with Session(engine) as session:
                 issued = session.exec(select(func.count()).select_from(IssuedCredential)).one()

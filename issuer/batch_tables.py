@@ -14,11 +14,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 PENDING, RUNNING, DONE, FAILED, INVALID = "pending", "running", "done", "failed", "invalid"
 ROW_STATES = (PENDING, RUNNING, DONE, FAILED, INVALID)
+# The rows a worker may claim, as SQL: the partial index and the claim query say it alike (a
+# planner uses a partial index only where the query's condition implies the index's, literally).
+OPEN_ROWS = f"state IN ('{PENDING}', '{RUNNING}')"
 
 
 def _now() -> datetime:
@@ -33,13 +36,11 @@ class Batch(SQLModel, table=True):
     """One uploaded file of recipients for one achievement, issued as ``formats``."""
 
     __tablename__ = "batch"
-    __table_args__ = (UniqueConstraint("issuer_id", "idempotency_key"),)
+    __table_args__ = (UniqueConstraint("issuer_id", "idempotency_key"),)  # also on issuer_id
 
     id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
     issuer_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("issuer.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+        sa_column=Column(Integer, ForeignKey("issuer.id", ondelete="CASCADE"), nullable=False)
     )
     achievement_id: str = Field(
         sa_column=Column(Text, ForeignKey("achievement.id"), nullable=False)
@@ -58,13 +59,20 @@ class Batch(SQLModel, table=True):
 
 class BatchRow(SQLModel, table=True):
     __tablename__ = "batch_row"
-    __table_args__ = (UniqueConstraint("batch_id", "row"),)
+    __table_args__ = (
+        UniqueConstraint("batch_id", "row"),  # also the index on batch_id
+        # The rows left to claim, in claim order: the claim walks these, not the done ones.
+        Index(
+            "ix_batch_row_open",
+            "id",
+            postgresql_where=text(OPEN_ROWS),
+            sqlite_where=text(OPEN_ROWS),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     batch_id: str = Field(
-        sa_column=Column(
-            Text, ForeignKey("batch.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+        sa_column=Column(Text, ForeignKey("batch.id", ondelete="CASCADE"), nullable=False)
     )
     row: int  # the record's first line in the file (a spreadsheet's row number)
     row_key: str | None = Field(default=None, max_length=200)

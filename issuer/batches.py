@@ -33,7 +33,7 @@ from sqlalchemy import and_, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from issuer import achievements, audit, institutions
+from issuer import achievements, audit, institutions, worker
 from issuer.batch_tables import DONE, FAILED, INVALID, PENDING, RUNNING, Batch, BatchRow
 from issuer.context import Caller, IssuerContext
 from issuer.errors import Conflict, IssuerError, NotFound
@@ -447,6 +447,9 @@ def create(
         if earlier is None:
             raise
         return earlier, False
+    if len(values) >= worker.ANALYZE_FROM:
+        # A bulk load: statistics now, so the first claims are planned on them (manual §14.4.9).
+        worker.analyze(context.engine, ["batch_row"])
     session.refresh(batch)
     return batch, True
 

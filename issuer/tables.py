@@ -65,13 +65,14 @@ class IssuedCredential(SQLModel, table=True):
     """One award, with every format exactly as signed (never re-serialised)."""
 
     __tablename__ = "issued_credential"
+    # The unique index leads with issuer_id and serves the issuer's queries: a second index on
+    # issuer_id alone lured the planner, on stale statistics, into filtering every credential
+    # of the issuer for an idempotency lookup (bulk issuance slowed as the table grew).
     __table_args__ = (UniqueConstraint("issuer_id", "idempotency_key"),)
 
     id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
     issuer_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("issuer.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+        sa_column=Column(Integer, ForeignKey("issuer.id", ondelete="CASCADE"), nullable=False)
     )
     achievement_id: str = Field(
         sa_column=Column(Text, ForeignKey("achievement.id"), nullable=False, index=True)
@@ -136,13 +137,11 @@ class StatusList(SQLModel, table=True):
 
 class StatusEntry(SQLModel, table=True):
     __tablename__ = "status_entry"
-    __table_args__ = (UniqueConstraint("list_id", "position"),)
+    __table_args__ = (UniqueConstraint("list_id", "position"),)  # also the index on list_id
 
     id: int | None = Field(default=None, primary_key=True)
     list_id: str = Field(
-        sa_column=Column(
-            Text, ForeignKey("status_list.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+        sa_column=Column(Text, ForeignKey("status_list.id", ondelete="CASCADE"), nullable=False)
     )
     position: int
     credential_id: str = Field(

@@ -24,16 +24,16 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import Engine, or_, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from issuer import issuance
-from issuer.batch_tables import DONE, FAILED, PENDING, RUNNING, Batch, BatchRow
+from issuer.batch_tables import DONE, FAILED, OPEN_ROWS, PENDING, RUNNING, Batch, BatchRow
 from issuer.context import Caller, IssuerContext
 from issuer.errors import Unauthorized
 from issuer.models import CredentialIssue
@@ -46,6 +46,41 @@ LEASE = timedelta(minutes=5)
 CHUNK = 100  # rows claimed, and issued in one transaction, at a time
 MAX_ATTEMPTS = 5
 ROW_BY_ROW_FROM = 3  # attempts from which a chunk is issued one row per transaction
+
+
+# Planner statistics (PostgreSQL manual §14.4.9 "Run ANALYZE Afterwards"): a worker refreshes
+# those of the tables it grows after ANALYZE_FROM rows, then each time its count doubles.
+# Autovacuum does the same where it runs, at most once a minute a table; without statistics the
+# planner guesses 0.5 % of rows for any equality and, with a chunk's 100 idempotency keys,
+# prefers scanning all the issuer's credentials to 100 descents of the unique index.
+ANALYZE_FROM = 1_000
+GROWN_TABLES = ("batch_row", "issued_credential", "status_entry", "audit_event")
+
+
+def analyze(engine: Engine, tables: Sequence[str]) -> None:
+    """``ANALYZE`` the tables on PostgreSQL (one lock-light pass each); nothing on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as connection:
+        for table in tables:
+            connection.execute(text(f'ANALYZE "{table}"'))
+        connection.commit()
+
+
+class _Statistics:
+    """Counts the rows a worker issued and refreshes statistics at 1,000, 2,000, 4,000, ..."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine, self.rows, self.due = engine, 0, ANALYZE_FROM
+
+    def add(self, rows: int) -> None:
+        self.rows += rows
+        if self.rows >= self.due:
+            self.due = 2 * self.rows
+            try:
+                analyze(self.engine, GROWN_TABLES)
+            except DBAPIError:
+                log.warning("could not refresh planner statistics", exc_info=True)
 
 
 def worker_id() -> str:
@@ -87,7 +122,7 @@ def claim(
     if batch_id is not None:
         abandoned = abandoned.where(col(BatchRow.batch_id) == batch_id)
     session.execute(abandoned)
-    query = select(BatchRow.id).where(_claimable(now))
+    query = select(BatchRow.id).where(text(OPEN_ROWS), _claimable(now))
     if batch_id is not None:
         query = query.where(BatchRow.batch_id == batch_id)
     query = query.order_by(col(BatchRow.id)).limit(limit).with_for_update(skip_locked=True)
@@ -323,6 +358,7 @@ def drain(
     """Process rows until none is left to claim (or ``stop`` is set); returns the number done."""
     owner = owner or worker_id()
     total = 0
+    statistics = _Statistics(context.engine)
     while stop is None or not stop.is_set():
         processed = run_once(
             context, owner=owner, limit=limit, batch_id=batch_id, stop=stop, on_row=on_row
@@ -330,6 +366,7 @@ def drain(
         if processed == 0:
             break
         total += processed
+        statistics.add(processed)
     return total
 
 
@@ -345,6 +382,7 @@ def run(
     """The worker loop: claim and issue until ``stop`` is set; sleeps ``poll_interval`` when idle."""
     owner = owner or worker_id()
     log.info("batch worker %s started", owner)
+    statistics = _Statistics(context.engine)
     while not stop.is_set():
         try:
             processed = run_once(context, owner=owner, limit=limit, lease=lease, stop=stop)
@@ -353,6 +391,8 @@ def run(
             processed = 0
         if processed == 0:
             stop.wait(poll_interval)
+        else:
+            statistics.add(processed)
     log.info("batch worker %s stopped", owner)
 
 
