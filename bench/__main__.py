@@ -45,36 +45,51 @@ from verifier.status import StatusChecker
 ROOT = Path(__file__).resolve().parents[1]
 NODE_DIR = ROOT / "bench" / "node"
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
+RAW = "raw "
 NONCE, AUDIENCE = "n-0S6_WzA2Mj", "https://verifier.example"
 TAITO = "Taito"
 STATUS_URL = "https://uni.example/status/1"
 STATUS_ENTRIES = 131_072
 
 
+def measure_together(
+    operations: dict[str, Callable[[], Any]], *, runs: int = 5, seconds: float = 0.4
+) -> dict[str, dict[str, float]]:
+    """Time each operation in turn, ``runs`` rounds of one timed run each: load that drifts on a
+    shared machine slows all of them alike, so the ratios between them hold. Per operation: the
+    median rate of its runs and p50 / p95 over every call."""
+    for operation in operations.values():
+        for _ in range(3):
+            operation()
+    latencies: dict[str, list[float]] = {name: [] for name in operations}
+    rates: dict[str, list[float]] = {name: [] for name in operations}
+    for _ in range(runs):
+        for name, operation in operations.items():
+            count, started = 0, time.perf_counter()
+            while True:
+                before = time.perf_counter()
+                operation()
+                after = time.perf_counter()
+                latencies[name].append(after - before)
+                count += 1
+                if after - started >= seconds:
+                    break
+            rates[name].append(count / (after - started))
+    figures = {}
+    for name, times in latencies.items():
+        times.sort()
+        figures[name] = {
+            "rate": statistics.median(rates[name]),
+            "p50_ms": times[len(times) // 2] * 1000,
+            "p95_ms": times[int(len(times) * 0.95)] * 1000,
+        }
+    return figures
+
+
 def measure(
     operation: Callable[[], Any], *, runs: int = 5, seconds: float = 0.4
 ) -> dict[str, float]:
-    for _ in range(3):
-        operation()
-    latencies: list[float] = []
-    rates: list[float] = []
-    for _ in range(runs):
-        count, started = 0, time.perf_counter()
-        while True:
-            before = time.perf_counter()
-            operation()
-            after = time.perf_counter()
-            latencies.append(after - before)
-            count += 1
-            if after - started >= seconds:
-                break
-        rates.append(count / (after - started))
-    latencies.sort()
-    return {
-        "rate": statistics.median(rates),
-        "p50_ms": latencies[len(latencies) // 2] * 1000,
-        "p95_ms": latencies[int(len(latencies) * 0.95)] * 1000,
-    }
+    return measure_together({"": operation}, runs=runs, seconds=seconds)[""]
 
 
 def loader() -> StaticLoader:
@@ -420,13 +435,20 @@ def main() -> None:
     for name, operation in prepared.raw.items():
         raw[name] = measure(operation, seconds=args.seconds)
         log(f"raw {name:38} {raw[name]['rate']:>10,.0f} /s")
-    limits = {name: figures["rate"] for name, figures in raw.items()}
 
+    # Each operation is timed interleaved with its comparators and, where it has a limit, the
+    # raw primitives: its ratios come from measurements minutes apart no more.
     measured: list[tuple[Operation, dict[str, dict[str, float]]]] = []
+    op_limits: dict[str, float] = {}
     for op in prepared.operations:
-        figures = {TAITO: measure(op.taito, seconds=args.seconds)}
-        for name, comparator in op.comparators.items():
-            figures[name] = measure(comparator, seconds=args.seconds)
+        primitives = {f"{RAW}{name}": f for name, f in prepared.raw.items()} if op.limit else {}
+        figures = measure_together(
+            {TAITO: op.taito, **op.comparators, **primitives}, seconds=args.seconds
+        )
+        if op.limit:
+            op_limits[op.key] = op.limit(
+                {name[len(RAW) :]: figures.pop(name)["rate"] for name in primitives}
+            )
         measured.append((op, figures))
         log(f"{op.title:70} " + "  ".join(f"{k}: {v['rate']:,.0f}/s" for k, v in figures.items()))
     status = measure(prepared.status_check, seconds=args.seconds)
@@ -455,9 +477,12 @@ def main() -> None:
         f"{_node_version()}: @digitalbazaar/vc 7.3.0 + eddsa-rdfc-2022-cryptosuite 1.3.0, "
         "@sd-jwt/sd-jwt-vc 0.19.0 (bench/node/package-lock.json)",
         f"- command: `make bench` (`python -m bench --seconds {args.seconds}`); single thread, "
-        "in-process, warm; median rate of 5 runs, p50 / p95 over every call",
+        "in-process, warm; median rate of 5 runs, p50 / p95 over every call; the runs of each "
+        "Taito operation alternate with those of its Python comparators and of the raw "
+        "primitives (the JavaScript comparators run afterwards, in Node)",
         "- ratio columns (Taito rows): Taito's rate over the best comparator's, and over the "
-        "physical limit (the raw `cryptography` signature operations the operation needs)",
+        "physical limit (the raw `cryptography` signature operations the operation needs, "
+        "timed alongside it)",
     ]
     if node_note:
         lines.append(f"- JavaScript comparators not run: {node_note}")
@@ -470,9 +495,11 @@ def main() -> None:
         taito = figures[TAITO]
         others = {k: v for k, v in figures.items() if k != TAITO}
         best = max((v["rate"] for v in others.values()), default=None)
-        limit = op.limit(limits) if op.limit else None
+        limit = op_limits.get(op.key)
         versus = f"{taito['rate'] / best:.1f}x" if best else ""
-        of_limit = f"{taito['rate'] / limit:.0%} of {op.limit_note}" if limit else ""
+        of_limit = (
+            f"{taito['rate'] / limit:.1%} of {op.limit_note} ({limit:,.0f}/s)" if limit else ""
+        )
         lines.append(f"| {op.title} | **Taito** | {_fmt(taito)} | {versus} | {of_limit} |")
         for name, value in sorted(others.items(), key=lambda kv: -kv[1]["rate"]):
             lines.append(f"| | {name} | {_fmt(value)} | | |")
