@@ -96,6 +96,11 @@ def _upload(
     )
 
 
+def _recipients(prefix: str, n: int) -> str:
+    """A CSV of ``n`` recipients: row keys ``<prefix>-0``... and one email each."""
+    return HEADER + "".join(f"{prefix}-{i},{prefix}{i}@example.fi,,,,,\n" for i in range(n))
+
+
 def _get(env: Env, batch_id: str, **params: Any) -> dict[str, Any]:
     response = env.client.get(
         f"/issuers/{env.slug}/batches/{batch_id}", params=params, headers=env.issuing
@@ -425,7 +430,7 @@ def test_resubmitting_a_batch_issues_nothing_twice(env: Env) -> None:
 
 def test_pagination_and_state_filter(env: Env) -> None:
     achievement_id = _achievement(env)
-    body = HEADER + "".join(f"p-{i},p{i}@example.fi,,,,,\n" for i in range(5)) + "bad,nope,,,,,\n"
+    body = _recipients("p", 5) + "bad,nope,,,,,\n"
     batch_id = _upload(env, achievement_id, body).json()["id"]
     _drain(env)
     seen: list[str] = []
@@ -513,7 +518,7 @@ def test_a_row_that_never_finishes_is_abandoned(env: Env) -> None:
 
 def test_graceful_stop_releases_claimed_rows(env: Env) -> None:
     achievement_id = _achievement(env)
-    body = HEADER + "".join(f"g-{i},g{i}@example.fi,,,,,\n" for i in range(4))
+    body = _recipients("g", 4)
     batch_id = _upload(env, achievement_id, body).json()["id"]
     stop = worker.threading.Event()
     stop.set()  # arrives while the chunk is being claimed: the rows go back, nothing is issued
@@ -542,7 +547,7 @@ def test_revoked_creator_key_issues_nothing_more(env: Env) -> None:
 
 def test_in_process_worker_drains_in_the_background(env: Env) -> None:
     achievement_id = _achievement(env)
-    body = HEADER + "".join(f"b-{i},b{i}@example.fi,,,,,\n" for i in range(3))
+    body = _recipients("b", 3)
     batch_id = _upload(env, achievement_id, body).json()["id"]
     background = worker.InProcessWorker(_context(env), poll_interval=0.05)
     background.start()
@@ -661,7 +666,7 @@ def test_a_chunk_issues_every_row_once_with_its_own_status_index(env: Env) -> No
 
 def test_a_row_that_cannot_be_read_fails_alone(env: Env) -> None:
     achievement_id = _achievement(env)
-    body = HEADER + "".join(f"b-{i},b{i}@example.fi,,,,,\n" for i in range(5))
+    body = _recipients("b", 5)
     batch_id = _upload(env, achievement_id, body).json()["id"]
     with Session(_context(env).engine) as session:
         broken = session.exec(select(BatchRow).where(BatchRow.row_key == "b-2")).one()
@@ -681,8 +686,7 @@ def test_a_chunk_that_fails_as_a_whole_is_issued_row_by_row(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     achievement_id = _achievement(env)
-    body = HEADER + "".join(f"f-{i},f{i}@example.fi,,,,,\n" for i in range(4))
-    body += "f-4,f4@example.fi,,,,,\n"
+    body = _recipients("f", 5)
     batch_id = _upload(env, achievement_id, body).json()["id"]
 
     def broken(*args: Any, **kwargs: Any) -> Any:
@@ -699,7 +703,7 @@ def test_a_status_index_taken_meanwhile_is_replaced_and_signed_again(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     achievement_id = _achievement(env)
-    body = HEADER + "".join(f"s-{i},s{i}@example.fi,,,,,\n" for i in range(6))
+    body = _recipients("s", 6)
     batch_id = _upload(env, achievement_id, body).json()["id"]
     real = status.record
     lost: list[tuple[str, int, str]] = []
@@ -771,7 +775,7 @@ def test_rows_taken_over_twice_are_issued_one_per_transaction(
 ) -> None:
     """A row that keeps killing its worker must not take the rest of its chunk down with it."""
     achievement_id = _achievement(env)
-    body = HEADER + "".join(f"t-{i},t{i}@example.fi,,,,,\n" for i in range(3))
+    body = _recipients("t", 3)
     batch_id = _upload(env, achievement_id, body).json()["id"]
     t = datetime.now(UTC)
     with Session(_context(env).engine) as session:
@@ -792,7 +796,7 @@ def test_rows_taken_over_twice_are_issued_one_per_transaction(
 
 def test_a_chunk_gives_sd_jwt_vcs_their_own_token_status_entries(env: Env) -> None:
     achievement_id = _achievement(env)
-    body = HEADER + "".join(f"v-{i},v{i}@example.fi,,,,,\n" for i in range(4))
+    body = _recipients("v", 4)
     batch_id = _upload(env, achievement_id, body, formats=["ob3-di", "sd-jwt-vc"]).json()["id"]
     assert _drain(env) == 4
     assert [r.state for r in _rows(env, batch_id)] == ["done"] * 4
@@ -823,13 +827,9 @@ def test_claims_and_idempotency_lookups_stay_on_their_indexes_as_tables_grow(env
     if context.engine.dialect.name != "postgresql":
         pytest.skip("query plans are PostgreSQL's")
     achievement_id = _achievement(env)
-
-    def rows(prefix: str, n: int) -> str:
-        return HEADER + "".join(f"{prefix}{i},{prefix}{i}@example.fi,,A,B,,\n" for i in range(n))
-
-    assert _upload(env, achievement_id, rows("a", worker.ANALYZE_FROM)).status_code == 202
+    assert _upload(env, achievement_id, _recipients("a", worker.ANALYZE_FROM)).status_code == 202
     assert _drain(env) == worker.ANALYZE_FROM
-    assert _upload(env, achievement_id, rows("b", 2 * worker.CHUNK)).status_code == 202
+    assert _upload(env, achievement_id, _recipients("b", 2 * worker.CHUNK)).status_code == 202
     seen: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
