@@ -5,8 +5,9 @@ outcome, same claims, same error messages where Taito's own code is the referenc
 
 * ``keys.base64url.decode_canonical`` / ``encode`` (one ``bytes.translate`` + ``binascii``) against
   the previous regex + re-encode implementation written out below;
-* ``schemas.strict_json.loads`` (bracket depth by regex, one reused decoder) against the previous
-  implementation written out below (outcome *and* message);
+* ``schemas.strict_json.loads`` (bracket depth by regex, ``jiter`` with the standard library as
+  fallback) against the previous implementation written out below (outcome *and* message), and
+  ``jiter`` itself against ``json``: whatever it accepts, ``json`` accepts with the same value;
 * ``keys.jose.verify_compact`` and ``keys.vc_jwt.verify_jwt_credential`` against PyJWT's
   ``decode_complete`` / ``decode``: genuine tokens of the three algorithms and tampered ones
   (signature bits flipped or truncated, header ``alg`` changed, payload changed, another key);
@@ -29,6 +30,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jiter
 import jwt as pyjwt
 import pytest
 from jwcrypto.jwk import JWK
@@ -108,6 +110,7 @@ _PIECES = [
     "{", "}", "[", "]", '"', "\\", '"a"', '"b"', ":", ",", "1", "-0.5e3", "NaN", "Infinity",
     "-Infinity", " ", "\n", "\t", "\r", "é", "\ufeff", '"k":1', "true", "null", '{"a":1,"a":2}',
     '"\\"', "\\u0041", "1e400", "[[[[", "]]]]", '"x\\\\"', '{"a":{"b":1},"b":2}', '":"',
+    "\\ud800", "\\udc00", "\\u00e9", "0", "-", ".", "e", "E", "+", "00", "\x00", "\x0c", "\xa0",
 ]  # fmt: skip
 
 
@@ -194,6 +197,45 @@ def test_strict_json_matches_the_reference_outcomes_and_messages() -> None:
     for depth in (0, 1, 63, 64, 65, 200):
         for text in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth):
             assert outcome(strict_json.loads, text) == outcome(reference_loads, text)
+
+
+def _number_texts(rnd: random.Random) -> list[str]:
+    """Numbers as JSON writes them and as people do: every magnitude, exponent forms, huge ints."""
+    value = rnd.random() * 10.0 ** rnd.randrange(-320, 308) * rnd.choice((1, -1))
+    digits = rnd.randrange(0, 25)
+    return [
+        json.dumps(value),
+        repr(value).replace("e", "E"),
+        f"{value:.{digits}e}",
+        f"{value:.{digits}f}"[:400],
+        str(rnd.getrandbits(rnd.randrange(1, 300)) * rnd.choice((1, -1))),
+        "9" * rnd.choice((4300, 4301)),  # json's int_max_str_digits boundary
+    ]
+
+
+def test_jiter_accepts_only_what_json_accepts_and_with_the_same_value() -> None:
+    """What makes jiter a safe fast path: never a document the reference refuses, never another
+    value. Where it refuses and the reference accepts (a lone surrogate escape), the reference's
+    value is what ``strict_json.loads`` returns."""
+    rnd = random.Random(23)
+    texts = [
+        "".join(rnd.choice(_PIECES) for _ in range(rnd.randrange(0, 14))) for _ in range(40000)
+    ]
+    for _ in range(5000):
+        texts += _number_texts(rnd)
+    accepted = 0
+    for text in texts:
+        data = text.encode("utf-8", "surrogatepass")
+        if rnd.random() < 0.05:
+            data = data[:-1] + bytes([rnd.randrange(128, 256)])
+        try:
+            value = jiter.from_json(data, allow_inf_nan=False, catch_duplicate_keys=True)
+        except ValueError:
+            continue
+        accepted += 1
+        assert outcome(reference_loads, data) == ("ok", json.dumps(value)), text
+    assert accepted > 20000
+    assert strict_json.loads('["\\ud800", "\\udc00"]') == ["\ud800", "\udc00"]
 
 
 # --- JWS / VC-JWT against PyJWT ------------------------------------------------------------------
