@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from issuer import achievements, audit, badge_image, institutions, status
@@ -217,89 +216,18 @@ def issue(
 ) -> tuple[IssuedCredential, bool]:
     """Issue, or return the credential an earlier call with the same key issued.
 
-    Returns ``(credential, created)``. Nothing is written unless every format signed.
+    Returns ``(credential, created)``: :func:`issue_many` for one request, committed when it
+    created the credential (with whatever else the caller had pending). Nothing is written unless
+    every format signed; a concurrent twin under the same key yields the twin's credential.
     """
-    institutions.authorize(caller, institution, "credentials:issue")
-    assert institution.id is not None
-    request_hash = _request_hash(body)
-    if idempotency_key is not None:
-        earlier = _by_idempotency_key(session, institution, idempotency_key, request_hash)
-        if earlier is not None:
-            return earlier, False
-    row = achievements.get(session, institution, body.achievement_id)
-    spec = achievements.spec_of(row)
-    now = context.clock().replace(microsecond=0)
-    award, credential = _award(
-        context,
-        institution,
-        row,
-        body,
-        now,
-        idempotency_key=idempotency_key,
-        request_hash=request_hash,
-    )
-    session.add(credential)
-    try:
-        session.flush()  # the row status entries point at; a concurrent twin fails here
-    except IntegrityError:
-        session.rollback()
-        earlier = (
-            _by_idempotency_key(session, institution, idempotency_key, request_hash)
-            if idempotency_key
-            else None
-        )
-        if earlier is None:
-            raise
-        return earlier, False
-    formats = list(dict.fromkeys(body.formats))
-    slots = [
-        status.allocate(session, institution, credential.id, kind, purpose)
-        for kind, purpose in _status_needs(body, formats)
-    ]
-    credential.documents = _documents(
-        session,
-        context,
-        institution,
-        institutions.issuer_profile(institution),
-        _Planned(0, body, credential, award, spec, formats, [], slots),
-    )
-    session.add(credential)
-    audit.record(
-        session,
-        caller,
-        institution.id,
-        "credential.issued",
-        award.credential_id,
-        achievement=row.id,
-        formats=formats,
-    )
-    try:
+    (outcome,) = issue_many(session, context, caller, institution, [(body, idempotency_key)])
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.created:
         session.commit()
-    except IntegrityError:
-        session.rollback()
-        earlier = (
-            _by_idempotency_key(session, institution, idempotency_key, request_hash)
-            if idempotency_key
-            else None
-        )
-        if earlier is None:
-            raise
-        return earlier, False
-    session.refresh(credential)
-    return credential, True
-
-
-def _by_idempotency_key(
-    session: Session, institution: Institution, key: str, request_hash: str
-) -> IssuedCredential | None:
-    earlier = session.exec(
-        select(IssuedCredential).where(
-            IssuedCredential.issuer_id == institution.id, IssuedCredential.idempotency_key == key
-        )
-    ).first()
-    if earlier is not None and earlier.request_hash != request_hash:
-        raise Conflict("This Idempotency-Key was used for a different request.")
-    return earlier
+    credential = session.get(IssuedCredential, outcome.credential_id)
+    assert credential is not None
+    return credential, outcome.created
 
 
 # --- many at once (bulk issuance) ---------------------------------------------------------------

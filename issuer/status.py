@@ -22,7 +22,6 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, SQLModel, col, select
 
@@ -71,35 +70,6 @@ def _current_list(
     session.add(created)
     session.flush()
     return created
-
-
-def allocate(
-    session: Session,
-    institution: Institution,
-    credential_id: str,
-    kind: str,
-    purpose: str,
-    *,
-    rng: random.Random | None = None,
-    size: int = LIST_SIZE,
-) -> tuple[StatusList, int]:
-    """Reserve a random unused index for ``credential_id`` (the unique constraint arbitrates)."""
-    chooser = rng or random.SystemRandom()
-    for _ in range(64):
-        lst = _current_list(session, institution, kind, purpose, size)
-        position = chooser.randrange(lst.size)
-        try:
-            with session.begin_nested():
-                session.add(
-                    StatusEntry(list_id=lst.id, position=position, credential_id=credential_id)
-                )
-        except IntegrityError:
-            continue
-        session.execute(
-            update(StatusList).where(col(StatusList.id) == lst.id).values(used=StatusList.used + 1)
-        )
-        return lst, position
-    raise Conflict("No free status list index was found; try again.")
 
 
 def _w3c_entry(

@@ -234,8 +234,8 @@ def process(session: Session, context: IssuerContext, row: BatchRow, *, owner: s
         log.exception("batch row %s: unexpected error", row_id)
         _fail(session, row_id, owner, now, "internal_error", "The row could not be issued.")
         return FAILED
-    # issue() returned an earlier credential without committing, or rolled back after losing a
-    # race for the same key: either way the row is done now.
+    # issue() returned an earlier credential (or a concurrent twin's) without committing: the row
+    # is done now all the same.
     fresh = session.get(BatchRow, row_id)
     if fresh is not None and fresh.state != DONE:
         fresh.state, fresh.finished_at = DONE, now

@@ -6,7 +6,7 @@ import base64
 import dataclasses
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -692,7 +692,7 @@ def test_a_chunk_that_fails_as_a_whole_is_issued_row_by_row(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the chunk path broke")
 
-    monkeypatch.setattr(issuance, "issue_many", broken)
+    monkeypatch.setattr(worker, "_issue_chunk", broken)
     assert _drain(env) == 5
     assert [r.state for r in _rows(env, batch_id)] == ["done"] * 5
     assert _count(env, IssuedCredential) == 5
@@ -727,6 +727,30 @@ def test_a_status_index_taken_meanwhile_is_replaced_and_signed_again(
     assert verify_credential(formats["ob3-di"], _options(env)).verified
 
 
+def _race(
+    context: IssuerContext,
+    requests: list[tuple[CredentialIssue, str | None]],
+    second: Callable[[Session, Institution], None],
+) -> list[issuance.Outcome]:
+    """Issue ``requests`` in one transaction and, while it is open, run ``second`` in a session
+    of its own, which must wait for that transaction's outcome. The first writer's outcomes."""
+
+    def run() -> None:
+        with Session(context.engine) as session:
+            second(session, session.exec(select(Institution)).one())
+
+    with Session(context.engine) as first:
+        institution = first.exec(select(Institution)).one()
+        made = issuance.issue_many(first, context, Caller("operator"), institution, requests)
+        racer = worker.threading.Thread(target=run)
+        racer.start()
+        racer.join(1.0)
+        assert racer.is_alive()  # waiting for the first writer's outcome
+        first.commit()
+    racer.join(30)
+    return made
+
+
 def test_the_same_keys_issued_by_two_transactions_at_once_issue_once(env: Env) -> None:
     """The idempotency key arbitrates between concurrent chunks: PostgreSQL holds the second
     writer's INSERT until the first commits, and the second maps every row to the first's."""
@@ -745,29 +769,42 @@ def test_the_same_keys_issued_by_two_transactions_at_once_issue_once(env: Env) -
     ]
     again: list[issuance.Outcome] = []
 
-    def second() -> None:
-        with Session(context.engine) as session:
-            institution = session.exec(select(Institution)).one()
-            again.extend(
-                issuance.issue_many(session, context, Caller("operator"), institution, requests)
-            )
-            session.commit()
+    def second(session: Session, institution: Institution) -> None:
+        again.extend(
+            issuance.issue_many(session, context, Caller("operator"), institution, requests)
+        )
+        session.commit()
 
-    with Session(context.engine) as first:
-        institution = first.exec(select(Institution)).one()
-        made = issuance.issue_many(first, context, Caller("operator"), institution, requests)
-        racer = worker.threading.Thread(target=second)
-        racer.start()
-        racer.join(1.0)
-        assert racer.is_alive()  # waiting for the first writer's outcome
-        first.commit()
-    racer.join(30)
+    made = _race(context, requests, second)
     assert all(o.created and o.error is None for o in made)
     assert [(o.credential_id, o.created, o.error) for o in again] == [
         (o.credential_id, False, None) for o in made
     ]
     assert _count(env, IssuedCredential) == 3
     assert _count(env, StatusEntry) == 3
+
+
+def test_one_request_under_a_key_a_concurrent_writer_holds_gets_that_writers_credential(
+    env: Env,
+) -> None:
+    """issue() is issue_many() for one request: it waits for the writer holding its key and
+    answers with that credential (not created), leaving one credential with one status entry."""
+    context = _context(env)
+    if context.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer")
+    body = CredentialIssue.model_validate(
+        {"achievement_id": _achievement(env), "recipient": {"email": "solo@example.fi"}}
+    )
+    got: list[tuple[IssuedCredential, bool]] = []
+
+    def second(session: Session, institution: Institution) -> None:
+        got.append(issuance.issue(session, context, Caller("operator"), institution, body, "solo"))
+
+    (made,) = _race(context, [(body, "solo")], second)
+    ((credential, created),) = got
+    assert made.created and (credential.id, created) == (made.credential_id, False)
+    assert _count(env, IssuedCredential) == 1
+    assert _count(env, StatusEntry) == 1
 
 
 def test_rows_taken_over_twice_are_issued_one_per_transaction(
@@ -786,7 +823,7 @@ def test_rows_taken_over_twice_are_issued_one_per_transaction(
     def chunked(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("issued as a chunk")
 
-    monkeypatch.setattr(issuance, "issue_many", chunked)
+    monkeypatch.setattr(worker, "_issue_chunk", chunked)
     later = dataclasses.replace(_context(env), clock=lambda: t + timedelta(hours=1))
     assert worker.drain(later, owner="careful") == 3
     rows = _rows(env, batch_id)

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -82,19 +83,23 @@ def server(
         achievement = AchievementRow(issuer_id=institution.id, spec={})
         session.add(achievement)
         session.flush()
-        ids = []
-        for n in range(CREDENTIALS):  # real allocation; the documents are not the point here
-            row = IssuedCredential(
+        rows = [  # real status entries; the documents are not the point here
+            IssuedCredential(
                 issuer_id=institution.id,
                 achievement_id=achievement.id,
                 recipient_key=f"student:{n}",
                 award={},
                 documents={},
             )
-            session.add(row)
-            session.flush()
-            status.allocate(session, institution, row.id, "bitstring", "revocation")
-            ids.append(row.id)
+            for n in range(CREDENTIALS)
+        ]
+        session.add_all(rows)
+        session.flush()
+        ids = [row.id for row in rows]
+        slots = status.choose(session, institution, [("bitstring", "revocation")] * CREDENTIALS)
+        entries = [(lst, position, cid) for (lst, position), cid in zip(slots, ids, strict=True)]
+        assert not status.record(session, entries)
+        status.count_used(session, dict(Counter(lst.id for lst, _ in slots)))
         session.commit()
     engine.dispose()
     env = {
