@@ -91,13 +91,13 @@ class CertificateNotYetValid(CertificateChainError):
     title = "Certificate is not yet valid"
 
 
-def _utc(moment: datetime, what: str) -> datetime:
+def to_utc(moment: datetime, what: str) -> datetime:
     if not isinstance(moment, datetime) or moment.tzinfo is None:
         raise CertificateError(f"{what} must be a timezone-aware datetime.")
     return moment.astimezone(UTC)
 
 
-def _hash_for(key: PrivateKey) -> hashes.SHA256:
+def hash_for(key: PrivateKey) -> hashes.SHA256:
     # RFC 5758 §3.2 ecdsa-with-SHA256 / RFC 4055 sha256WithRSAEncryption: the only choices here.
     if key.key_type not in ("p256", "rsa"):
         raise CertificateError(
@@ -121,7 +121,7 @@ def _name(value: str | x509.Name) -> x509.Name:
 
 
 def _period(now: datetime, days: int) -> tuple[datetime, datetime]:
-    start = _utc(now, "now").replace(microsecond=0)
+    start = to_utc(now, "now").replace(microsecond=0)
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 36_500:
         raise CertificateError("A certificate is valid for 1 to 36500 days.")
     return start, start + timedelta(days=days)
@@ -147,7 +147,7 @@ def make_ca(
 
     For development and tests only: production seals come from a (qualified) trust service.
     """
-    hash_algorithm = _hash_for(key)
+    hash_algorithm = hash_for(key)
     subject = _name(name)
     not_before, not_after = _period(now, days)
     public = key.raw.public_key()
@@ -191,14 +191,16 @@ def make_seal_certificate(
     now: datetime,
     days: int,
     serial: int | None = None,
+    crl_url: str | None = None,
 ) -> Certificate:
     """An electronic-seal certificate for a legal person, issued by ``ca_cert``.
 
     Subject per ETSI EN 319 412-3 §4.2.1: commonName, organizationName, countryName and, when
     given, organizationIdentifier (OID 2.5.4.97, e.g. ``"VATFI-12345678"``). Key usage per
     ETSI EN 319 412-2 §4.3.2 for seals: digitalSignature and nonRepudiation (contentCommitment).
+    ``crl_url``: where the CA publishes its CRL (RFC 5280 §4.2.1.13 cRLDistributionPoints).
     """
-    hash_algorithm = _hash_for(ca_key)
+    hash_algorithm = hash_for(ca_key)
     _check_public(subject_key)
     if not isinstance(organisation, str) or not organisation.strip():
         raise CertificateError("A seal certificate needs the organisation's name.")
@@ -221,6 +223,9 @@ def make_seal_certificate(
     builder = _end_entity(
         ca_cert, ca_public, x509.Name(attributes), subject_key, now, days, serial, seal=True
     )
+    if crl_url is not None:
+        point = x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)
+        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
     return builder.sign(ca_key.raw, hash_algorithm)
 
 
@@ -287,7 +292,7 @@ def make_request_signing_certificate(
     OpenID4VP 1.0 §5.9.3 ``x509_san_dns``: the client identifier is a ``dNSName`` Subject
     Alternative Name (RFC 5280 §4.2.1.6) of the leaf; key usage digitalSignature only.
     """
-    hash_algorithm = _hash_for(ca_key)
+    hash_algorithm = hash_for(ca_key)
     _check_public(subject_key)
     name = dns_name.strip().lower() if isinstance(dns_name, str) else ""
     if not name or len(name) > 253 or any(c.isspace() or c in "/:@" for c in name):
@@ -418,7 +423,7 @@ def validate_chain(
     An anchor need not be self-signed: trusting an intermediate (e.g. one qualified trust
     service's issuing CA from a trusted list) is how the EU trust model anchors seals.
     """
-    moment = _utc(now, "now")
+    moment = to_utc(now, "now")
     certificates = list(chain)
     if not certificates:
         raise CertificateChainError("The certificate chain is empty.")

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from schemas import strict_json
 from schemas.credential_schemas import SchemaCache
 from schemas.errors import TaitoError
+from verifier.certificates import CertificateStatusChecker
 from verifier.credential import VerifyOptions, verify_credential
 from verifier.http import GuardedHttp, NetworkNeeded, offline_only
 from verifier.report import VerificationReport
@@ -45,6 +46,9 @@ class VerifierContext:
         self.status = StatusChecker(
             self.http, loader=self.loader, resolve_method=self.resolver, policy=self.status_policy
         )
+        self.certificates = CertificateStatusChecker(
+            self.http, unknown_is_warning=self.status_policy.unknown_status_is_warning
+        )
 
     def options(self, **overrides: Any) -> VerifyOptions:
         return VerifyOptions(
@@ -53,6 +57,7 @@ class VerifierContext:
             resolve_method=self.resolver,
             jwt_key_resolver=self.resolver.jwt_issuer_key,
             status_checker=self.status,
+            certificate_status=self.certificates,
             trusted_issuers=self.trusted_issuers,
             untrusted_is_failure=self.untrusted_is_failure,
             trust_anchors=self.trust_anchors,

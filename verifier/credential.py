@@ -22,6 +22,7 @@ from schemas import baking, credential_schemas, json_schemas, strict_json, vcdm
 from schemas.clr import validate_clr
 from schemas.errors import TaitoError, ValidationFailed
 from schemas.open_badges import OB_CONTEXT_PREFIX, validate_open_badge
+from verifier.certificates import CertificateStatusChecker
 from verifier.report import Check, VerificationReport
 from verifier.status import StatusChecker
 
@@ -75,6 +76,8 @@ class VerifyOptions:
     clock_skew: timedelta = field(default=timedelta(seconds=60))
     jwt_key_resolver: JwtKeyResolver | None = None  # online issuer keys (did:web); else offline
     status_checker: StatusChecker | None = None  # None: status is reported as not checked
+    # CRLs of a seal's certificate chain; None: certificate revocation is reported as not checked
+    certificate_status: CertificateStatusChecker | None = None
     trusted_issuers: frozenset[str] | None = None  # DIDs / URLs; None: no registry configured
     untrusted_is_failure: bool = False  # policy: an issuer outside the registry fails
     trust_anchors: tuple[Any, ...] = ()  # X.509 anchors for JAdES-sealed (Europass) credentials
@@ -669,7 +672,7 @@ def _verify_sealed(token: str, options: VerifyOptions) -> VerificationReport:
         )
     else:
         try:
-            jades.verify_seal(token, anchors=list(options.trust_anchors), now=options.now)
+            seal = jades.verify_seal(token, anchors=list(options.trust_anchors), now=options.now)
         except Exception as exc:  # noqa: BLE001
             report.failed(
                 "issuer_key",
@@ -678,6 +681,15 @@ def _verify_sealed(token: str, options: VerifyOptions) -> VerificationReport:
             )
         else:
             report.passed("issuer_key", f"Sealed by {subject}, certified by a trusted anchor.")
+            if options.certificate_status is None:
+                report.add(
+                    "issuer_key",
+                    "skipped",
+                    "revocation_not_checked",
+                    "The seal certificate's revocation was not checked (no CRL checker).",
+                )
+            else:
+                report.checks.append(options.certificate_status.check(seal.chain, now=options.now))
     check_trust(report, issuer_id(document), options)
     check_validity_period(report, document, options)
     _check_status(report, document, options, issuer_id(document))

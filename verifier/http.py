@@ -238,7 +238,7 @@ class GuardedHttp:
         self.policy = policy or HttpPolicy()
         self._resolver = resolver or _system_resolver
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._cache: OrderedDict[tuple[str, str], _CacheEntry] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, bool], _CacheEntry] = OrderedDict()
         self._cache_size = 0
         if transport is None:
             # No keep-alive: every request connects to the address checked for it (rebinding).
@@ -259,11 +259,21 @@ class GuardedHttp:
     # --- public ----------------------------------------------------------------------------
 
     def get(
-        self, url: str, *, accept: str | None = None, now: datetime | None = None
+        self,
+        url: str,
+        *,
+        accept: str | None = None,
+        now: datetime | None = None,
+        signed: bool = False,
     ) -> FetchResponse:
-        """Fetch ``url`` (through the cache); raises a :class:`FetchError` subclass."""
+        """Fetch ``url`` (through the cache); raises a :class:`FetchError` subclass.
+
+        ``signed``: the document carries its own signature, checked by the caller, so plain
+        ``http`` is fetched too (RFC 5280 §4.2.1.13: CRLs are published over HTTP, and fetching
+        them over TLS would need the revocation of the server's certificate first).
+        """
         moment = now or self._clock()
-        key = (url, accept or "")
+        key = (url, accept or "", signed)
         entry = self._cache.get(key)
         if entry is not None:
             self._cache.move_to_end(key)
@@ -277,7 +287,7 @@ class GuardedHttp:
                 conditional["If-None-Match"] = entry.etag
             if entry.last_modified:
                 conditional["If-Modified-Since"] = entry.last_modified
-        status, final_url, headers, body = self._fetch(url, accept, conditional)
+        status, final_url, headers, body = self._fetch(url, accept, conditional, signed)
         if status == 304:
             if entry is None:
                 raise FetchError(f"{url} answered 304 Not Modified to an unconditional request.")
@@ -306,7 +316,7 @@ class GuardedHttp:
 
     # --- guard -----------------------------------------------------------------------------
 
-    def _check_url(self, url: str) -> tuple[list[httpx.URL], str]:
+    def _check_url(self, url: str, signed: bool = False) -> tuple[list[httpx.URL], str]:
         """Check scheme and host of ``url``; return the URLs to connect to (one per checked
         address, tried in order) and the host name."""
         try:
@@ -314,7 +324,7 @@ class GuardedHttp:
         except (httpx.InvalidURL, TypeError, ValueError) as exc:
             raise FetchError(f"Not a valid URL: {str(url)[:200]!r}.") from exc
         scheme = parsed.scheme
-        if scheme != "https" and not (scheme == "http" and self.policy.allow_http):
+        if scheme != "https" and not (scheme == "http" and (self.policy.allow_http or signed)):
             raise FetchBlocked(f"The URL scheme {scheme!r} is not allowed.", extra={"url": url})
         if parsed.userinfo:
             raise FetchBlocked("URLs with credentials are not fetched.")
@@ -356,12 +366,12 @@ class GuardedHttp:
         )
 
     def _fetch(
-        self, url: str, accept: str | None, conditional: Mapping[str, str]
+        self, url: str, accept: str | None, conditional: Mapping[str, str], signed: bool
     ) -> tuple[int, str, dict[str, str], bytes]:
         started = time.monotonic()
         current = url
         for hop in range(self.policy.max_redirects + 1):
-            targets, host = self._check_url(current)
+            targets, host = self._check_url(current, signed)
             headers = {
                 "Host": _host_header(httpx.URL(current)),
                 "User-Agent": self.policy.user_agent,
@@ -449,7 +459,7 @@ class GuardedHttp:
 
     def _store(
         self,
-        key: tuple[str, str],
+        key: tuple[str, str, bool],
         response: FetchResponse,
         headers: Mapping[str, str],
         now: datetime,

@@ -20,6 +20,14 @@ from taito.app import create_app
 from taito.database import make_engine, upgrade
 from taito.settings import Settings
 from tests.issuer.conftest import ACHIEVEMENT, OPERATOR
+from tests.verifier.test_http import LoopbackServer
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    """A real HTTP server on loopback serving the routes a test sets."""
+    with LoopbackServer() as running:
+        yield running
 
 
 @dataclass

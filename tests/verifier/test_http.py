@@ -93,12 +93,6 @@ class LoopbackServer:
         self._thread.join(5)
 
 
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    with LoopbackServer() as running:
-        yield running
-
-
 # --------------------------------------------------------------------------- mock helpers
 
 

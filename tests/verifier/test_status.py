@@ -46,12 +46,6 @@ def loader(
 
 
 @pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    with LoopbackServer() as running:
-        yield running
-
-
-@pytest.fixture
 def http() -> Iterator[GuardedHttp]:
     # Tests and development reach loopback: TAITO_ALLOW_PRIVATE_NETWORK=true.
     with GuardedHttp(HttpPolicy.from_settings({"allow_private_network": True})) as client:

@@ -1,0 +1,199 @@
+"""Revocation of a seal's certificates by CRL, over a real loopback server (verifier.certificates)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from keys import crl, jades, jwk
+from keys.signing import KeySigner
+from keys.x509 import Certificate, make_ca, make_seal_certificate
+from tests.verifier.test_http import LoopbackServer
+from verifier.certificates import CertificateStatusChecker
+from verifier.credential import VerificationReport, VerifyOptions, verify_credential
+from verifier.http import FetchBlocked, GuardedHttp, HttpPolicy
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+CA_KEY = jwk.generate("p256")
+CA = make_ca("Taito Test CA", CA_KEY, now=NOW - timedelta(days=30), days=3650)
+SEAL_KEY = jwk.generate("p256")
+LOOPBACK = frozenset({"127.0.0.1"})
+
+
+@pytest.fixture
+def http() -> Iterator[GuardedHttp]:
+    # production limits (https only, no private network) but for the test server's address
+    with GuardedHttp(HttpPolicy(allow_hosts=LOOPBACK)) as client:
+        yield client
+
+
+def _leaf(crl_url: str | None, serial: int = 4242) -> Certificate:
+    return make_seal_certificate(
+        CA,
+        CA_KEY,
+        SEAL_KEY.public_key(),
+        organisation="Esimerkkiyliopisto",
+        country="FI",
+        organisation_identifier="NTRFI-1234567-8",
+        now=NOW - timedelta(days=1),
+        days=365,
+        serial=serial,
+        crl_url=crl_url,
+    )
+
+
+def _publish(
+    server: LoopbackServer, *revoked: int, published: datetime = NOW - timedelta(minutes=10)
+) -> str:
+    entries = [(serial, published, None) for serial in revoked]
+    body = crl.make_crl(CA, CA_KEY, entries, now=published, hours=24)
+    server.routes["/ca.crl"] = (200, {"Content-Type": crl_media()}, body)
+    return server.url("/ca.crl")
+
+
+def crl_media() -> str:
+    return "application/pkix-crl"
+
+
+def test_a_certificate_on_a_current_crl_is_not_revoked_and_the_crl_is_fetched_once(
+    server: LoopbackServer, http: GuardedHttp
+) -> None:
+    url = _publish(server, 7)
+    assert url.startswith("http://")  # plain http, as CAs publish CRLs, though the policy is https
+    checker = CertificateStatusChecker(http)
+    for _ in range(3):
+        check = checker.check([_leaf(url), CA], now=NOW)
+        assert (check.id, check.status, check.code) == (
+            "issuer_key",
+            "passed",
+            "certificate_not_revoked",
+        )
+    assert [path for path, headers in server.requests] == ["/ca.crl"]
+    assert server.requests[0][1]["accept"] == "application/pkix-crl"
+
+
+def test_a_revoked_seal_certificate_fails(server: LoopbackServer, http: GuardedHttp) -> None:
+    url = _publish(server, 4242)
+    check = CertificateStatusChecker(http).check([_leaf(url), CA], now=NOW)
+    assert (check.status, check.code) == ("failed", "certificate_revoked")
+    assert "Esimerkkiyliopisto" in check.message and "revoked on" in check.message
+
+
+@pytest.mark.parametrize("case", ["missing", "stale", "garbage", "foreign"])
+def test_a_crl_that_cannot_be_relied_on_fails_or_warns_by_policy(
+    server: LoopbackServer, http: GuardedHttp, case: str
+) -> None:
+    url = server.url("/ca.crl")
+    if case == "stale":
+        _publish(server, published=NOW - timedelta(days=2))  # nextUpdate a day ago
+    elif case == "garbage":
+        server.routes["/ca.crl"] = (200, {}, b"\x30\x03\x02\x01\x00")
+    elif case == "foreign":
+        other_key = jwk.generate("p256")
+        other = make_ca("Taito Test CA", other_key, now=NOW - timedelta(days=30), days=3650)
+        server.routes["/ca.crl"] = (200, {}, crl.make_crl(other, other_key, now=NOW))
+    path = [_leaf(url), CA]
+    check = CertificateStatusChecker(http).check(path, now=NOW)
+    assert (check.status, check.code) == ("failed", "certificate_revocation_unknown")
+    assert url in check.message
+    lenient = CertificateStatusChecker(http, unknown_is_warning=True).check(path, now=NOW)
+    assert (lenient.status, lenient.code) == ("warning", "certificate_revocation_unknown")
+
+
+def test_a_certificate_without_a_distribution_point_is_a_warning(http: GuardedHttp) -> None:
+    check = CertificateStatusChecker(http).check([_leaf(None), CA], now=NOW)
+    assert (check.status, check.code) == ("warning", "no_revocation_source")
+
+
+def test_the_address_guard_still_applies_to_crls(server: LoopbackServer) -> None:
+    url = _publish(server)
+    with GuardedHttp(HttpPolicy()) as production:  # no exemption for the loopback address
+        check = CertificateStatusChecker(production).check([_leaf(url), CA], now=NOW)
+    assert (check.status, check.code) == ("failed", "certificate_revocation_unknown")
+    assert "non-public address" in check.message
+    assert server.requests == []
+
+
+def test_plain_http_is_for_signed_documents_only_even_from_the_cache(
+    server: LoopbackServer, http: GuardedHttp
+) -> None:
+    url = _publish(server)
+    assert http.get(url, signed=True).content
+    with pytest.raises(FetchBlocked, match="scheme 'http'"):
+        http.get(url)
+    assert len(server.requests) == 1
+
+
+def _sealed(leaf: Certificate) -> str:
+    document = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential", "EuropeanDigitalCredential"],
+        "issuer": {"id": "https://uni.example", "legalName": {"en": ["Esimerkkiyliopisto"]}},
+        "validFrom": "2026-11-01T00:00:00Z",
+        "credentialSubject": {"id": "urn:uuid:8a1a9b9e-0a6f-4a3e-9d5e-1f2a3b4c5d6e"},
+    }
+    return jades.seal(
+        json.dumps(document).encode(),
+        signer=KeySigner.for_key(SEAL_KEY),
+        chain=[leaf],
+        signing_time=NOW - timedelta(hours=2),
+    )
+
+
+def _verify(token: str, checker: CertificateStatusChecker | None) -> VerificationReport:
+    options = VerifyOptions(
+        now=NOW, loader=lambda url: {}, trust_anchors=(CA,), certificate_status=checker
+    )
+    return verify_credential(token, options)
+
+
+def _issuer_key(report: VerificationReport) -> list[tuple[str, str]]:
+    return [(c.status, c.code) for c in report.checks if c.id == "issuer_key"]
+
+
+def test_a_sealed_credential_whose_certificate_was_revoked_does_not_verify(
+    server: LoopbackServer, http: GuardedHttp
+) -> None:
+    url = _publish(server, 4242)
+    checker = CertificateStatusChecker(http)
+    report = _verify(_sealed(_leaf(url)), checker)
+    assert report.format == "jades"
+    assert report.check("proof") is not None and report.check("proof").status == "passed"  # type: ignore[union-attr]
+    assert _issuer_key(report) == [("passed", "ok"), ("failed", "certificate_revoked")]
+    assert not report.verified
+    good = _verify(_sealed(_leaf(url, serial=4243)), checker)
+    assert _issuer_key(good) == [("passed", "ok"), ("passed", "certificate_not_revoked")]
+    assert good.verified, good.to_json()
+
+
+def test_without_a_checker_revocation_is_reported_as_not_checked() -> None:
+    report = _verify(_sealed(_leaf("http://crl.example/ca.crl")), None)
+    assert _issuer_key(report) == [("passed", "ok"), ("skipped", "revocation_not_checked")]
+
+
+def test_a_revocation_shows_once_the_held_crl_is_older_than_max_age(
+    server: LoopbackServer, http: GuardedHttp
+) -> None:
+    url = _publish(server)
+    checker = CertificateStatusChecker(http, max_age=timedelta(hours=1))
+    path = [_leaf(url), CA]
+    assert checker.check(path, now=NOW).code == "certificate_not_revoked"
+    _publish(server, 4242)  # the CA revokes the seal certificate and publishes a new CRL
+    assert checker.check(path, now=NOW + timedelta(minutes=30)).code == "certificate_not_revoked"
+    assert checker.check(path, now=NOW + timedelta(minutes=61)).code == "certificate_revoked"
+    assert len(server.requests) == 2
+
+
+def test_an_unexpected_error_is_an_unknown_status_not_a_crash(
+    server: LoopbackServer, http: GuardedHttp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a parser bug")
+
+    monkeypatch.setattr(crl, "check_listed", broken)
+    check = CertificateStatusChecker(http).check([_leaf(_publish(server)), CA], now=NOW)
+    assert (check.status, check.code) == ("failed", "certificate_revocation_unknown")
+    assert "RuntimeError" in check.message and "a parser bug" not in check.message
