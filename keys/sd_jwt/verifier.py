@@ -43,7 +43,7 @@ from keys.sd_jwt.errors import (
 )
 from keys.sd_jwt.holder import KB_TYP, sd_hash
 from keys.sd_jwt.issuer import VC_TYPES
-from keys.sd_jwt.processing import MAX_PRESENTATION_BYTES, process, split
+from keys.sd_jwt.processing import MAX_PRESENTATION_BYTES, Revealed, process, split
 from schemas.errors import TaitoError
 
 DEFAULT_ALGORITHMS = ("EdDSA", "ES256", "RS256")
@@ -56,18 +56,23 @@ IssuerKeyResolver = Callable[[Mapping[str, Any], Mapping[str, Any]], PublicKey]
 class VerifiedSdJwt:
     """A verified presentation.
 
-    ``claims``: the processed payload (RFC 9901 §7.1). ``disclosed``: (JSON Pointer into
-    ``claims``, value) for each Disclosure, parents before children. ``issuer_payload``: the signed
-    payload as is, digests included.
+    ``claims``: the processed payload (RFC 9901 §7.1). ``revealed``: each Disclosure used, with
+    the path where its value landed, parents before children; ``disclosed`` the same as (JSON
+    Pointer into ``claims``, value). ``issuer_payload``: the signed payload as is, digests included.
     """
 
     claims: dict[str, Any]
-    disclosed: list[tuple[str, Any]]
+    revealed: tuple[Revealed, ...]
     header: dict[str, Any]
     issuer_payload: dict[str, Any]
     key_bound: bool
     kb_header: dict[str, Any] | None = None
     kb_payload: dict[str, Any] | None = None
+
+    @property
+    def disclosed(self) -> list[tuple[str, Any]]:
+        # written out on request: verification itself never needs the pointers
+        return [(format_pointer(r.path), r.value) for r in self.revealed]
 
 
 def _timestamp(value: datetime, name: str) -> float:
@@ -244,7 +249,7 @@ def verify(
         raise KeyBindingRequired("This verifier requires a Key Binding JWT.")
     return VerifiedSdJwt(
         claims=claims,
-        disclosed=[(format_pointer(r.path), r.value) for r in processed.revealed],
+        revealed=processed.revealed,
         header=header,
         issuer_payload=payload,
         key_bound=kb is not None,
