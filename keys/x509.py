@@ -221,11 +221,16 @@ def make_seal_certificate(
         )
     attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, organisation.strip()))
     builder = _end_entity(
-        ca_cert, ca_public, x509.Name(attributes), subject_key, now, days, serial, seal=True
+        ca_cert,
+        ca_public,
+        x509.Name(attributes),
+        subject_key,
+        now,
+        days,
+        serial,
+        seal=True,
+        crl_url=crl_url,
     )
-    if crl_url is not None:
-        point = x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)
-        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
     return builder.sign(ca_key.raw, hash_algorithm)
 
 
@@ -239,11 +244,13 @@ def _end_entity(
     serial: int | None,
     *,
     seal: bool,
+    crl_url: str | None,
 ) -> x509.CertificateBuilder:
     """An end-entity certificate under ``ca_cert``: cA=FALSE, keyUsage digitalSignature (and
-    nonRepudiation for a seal), key identifiers (RFC 5280 §4.2.1.1-3, §4.2.1.9)."""
+    nonRepudiation for a seal), key identifiers (RFC 5280 §4.2.1.1-3, §4.2.1.9), and where the CA
+    publishes its CRL when ``crl_url`` is given (§4.2.1.13 cRLDistributionPoints)."""
     not_before, not_after = _period(now, days)
-    return (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(ca_cert.subject)
@@ -275,6 +282,10 @@ def _end_entity(
             critical=False,
         )
     )
+    if crl_url is None:
+        return builder
+    point = x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)
+    return builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
 
 
 def make_request_signing_certificate(
@@ -286,11 +297,13 @@ def make_request_signing_certificate(
     now: datetime,
     days: int,
     serial: int | None = None,
+    crl_url: str | None = None,
 ) -> Certificate:
     """A certificate for a verifier's request-signing key, issued by ``ca_cert``.
 
     OpenID4VP 1.0 §5.9.3 ``x509_san_dns``: the client identifier is a ``dNSName`` Subject
     Alternative Name (RFC 5280 §4.2.1.6) of the leaf; key usage digitalSignature only.
+    ``crl_url``: where the CA publishes its CRL.
     """
     hash_algorithm = hash_for(ca_key)
     _check_public(subject_key)
@@ -301,7 +314,7 @@ def make_request_signing_certificate(
     if ca_key.public_key() != ca_public:
         raise CertificateError("The CA key does not belong to the CA certificate.")
     builder = _end_entity(
-        ca_cert, ca_public, _name(name), subject_key, now, days, serial, seal=False
+        ca_cert, ca_public, _name(name), subject_key, now, days, serial, seal=False, crl_url=crl_url
     ).add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
     return builder.sign(ca_key.raw, hash_algorithm)
 

@@ -112,13 +112,20 @@ def _certificate_key(
         )
     try:
         chain = x509.from_x5c(header.get("x5c"))
-        x509.validate_chain(chain, anchors, now=context.clock())
+        path = x509.validate_chain(chain, anchors, now=context.clock())
         names = x509.dns_names(chain[0])
         key = x509.public_key_of(chain[0])
     except TaitoError as exc:
         raise _bad(
             f"The request's certificate is not trusted: {exc.detail}", "invalid_client"
         ) from exc
+    # RFC 5280 §6.3: a certificate its CA revoked (or whose CRL cannot be relied on) certifies
+    # nothing; one that names no CRL passes with the chain (the same policy as a seal's).
+    revocation = context.verifier.certificates.check(path, now=context.clock())
+    if revocation.status == "failed":
+        raise _bad(
+            f"The request's certificate is not usable: {revocation.message}", "invalid_client"
+        )
     if prefix == "x509_hash":
         if x509.der_thumbprint_s256(chain[0]) != value:
             raise _bad(

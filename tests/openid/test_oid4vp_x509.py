@@ -17,13 +17,16 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509 import ReasonFlags
 
-from keys import jose, x509
+from keys import crl, jose, x509
 from keys.jwk import PrivateKey, generate
 from keys.signing import KeySigner
 from tests.openid.conftest import Server
 from tests.openid.test_oid4vp import IDS, create, poll, query_for
 from tests.openid.test_wallet_openid import fill_wallet, learner  # noqa: F401  (fixture)
+from tests.verifier.test_http import LoopbackServer
+from verifier.certificates import CertificateStatusChecker
 
 HOST = "localhost"
 NOW = datetime.now(UTC)
@@ -40,10 +43,11 @@ def leaf(
     ca_key: PrivateKey = CA_KEY,
     start: datetime = NOW - timedelta(days=1),
     days: int = 10,
+    crl_url: str | None = None,
 ) -> tuple[list[x509.Certificate], PrivateKey]:
     key = generate("p256")
     certificate = x509.make_request_signing_certificate(
-        ca, ca_key, key.public_key(), dns_name=dns_name, now=start, days=days
+        ca, ca_key, key.public_key(), dns_name=dns_name, now=start, days=days, crl_url=crl_url
     )
     return [certificate], key
 
@@ -114,6 +118,12 @@ def _request_parameters(server: Server, created: dict[str, Any]) -> dict[str, An
     return dict(json.loads(jose.decode_unverified(fetched.text).payload))
 
 
+def _san_dns_request(server: Server) -> dict[str, Any]:
+    """The parameters of a fresh x509_san_dns request of the verifier, to sign again."""
+    created = create(server, [query_for(server, "dc+sd-jwt")], client_id_prefix="x509_san_dns")
+    return _request_parameters(server, created)
+
+
 def forged(
     params: dict[str, Any],
     chain: list[x509.Certificate],
@@ -134,8 +144,7 @@ def test_wallet_refuses_untrusted_x509_san_dns_requests(
     server: Server,
     learner: dict[str, str],  # noqa: F811
 ) -> None:
-    created = create(server, [query_for(server, "dc+sd-jwt")], client_id_prefix="x509_san_dns")
-    params = _request_parameters(server, created)
+    params = _san_dns_request(server)
     good_chain, good_key = leaf()
     # the same request, signed again with a trusted certificate: accepted
     assert read(server, learner, forged(params, good_chain, good_key)).status_code == 200
@@ -165,6 +174,30 @@ def test_wallet_refuses_untrusted_x509_san_dns_requests(
         assert body["error"] == error, (case, body)
     expired = read(server, learner, cases["an expired leaf"][0]).json()
     assert "expired" in expired["detail"]
+
+
+def test_wallet_refuses_a_request_whose_certificate_its_ca_revoked(
+    server: Server,
+    learner: dict[str, str],  # noqa: F811
+) -> None:
+    params = _san_dns_request(server)
+    with LoopbackServer() as ca_site:
+        url = ca_site.url("/ca.crl")
+        revoked_chain, revoked_key = leaf(crl_url=url)
+        kept_chain, kept_key = leaf(crl_url=url)
+        listed = [(revoked_chain[0].serial_number, NOW, ReasonFlags.key_compromise)]
+        ca_site.routes["/ca.crl"] = (200, {}, crl.make_crl(CA, CA_KEY, listed, now=NOW))
+        assert read(server, learner, forged(params, kept_chain, kept_key)).status_code == 200
+        refused = read(server, learner, forged(params, revoked_chain, revoked_key))
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"] == "invalid_client"
+        assert "revoked on" in refused.json()["detail"]
+        del ca_site.routes["/ca.crl"]  # the CA's site is down: revocation unknown, refused
+        server.app.state.verifier.certificates = CertificateStatusChecker(
+            server.app.state.verifier.http
+        )
+        unknown = read(server, learner, forged(params, kept_chain, kept_key))
+        assert unknown.status_code == 422 and "revocation status is unknown" in unknown.text
 
 
 def test_x509_san_dns_needs_a_configured_certificate(server: Server) -> None:
