@@ -51,8 +51,8 @@ __all__ = [
 MAX_CRL_BYTES = 4 * 1024 * 1024
 
 # RFC 5280 §5.2: the CRL extensions this module processes; any other one marked critical makes the
-# CRL unusable. (Delta CRL indicator and issuing distribution point are processed by refusing the
-# kinds of CRL they announce, below.)
+# CRL unusable. (The issuing distribution point is processed by refusing the partitioned CRLs it
+# announces, below; a delta CRL is refused whatever its criticality.)
 _KNOWN_CRL_EXTENSIONS = {
     ExtensionOID.AUTHORITY_KEY_IDENTIFIER,
     ExtensionOID.CRL_NUMBER,
@@ -127,8 +127,11 @@ def _load(data: bytes) -> x509.CertificateRevocationList:
 
 def _check_scope(crl: x509.CertificateRevocationList, certificate: Certificate) -> None:
     for extension in crl.extensions:
+        if extension.oid == ExtensionOID.DELTA_CRL_INDICATOR:
+            # RFC 5280 §5.2.4: a delta CRL lists changes only; it is read with its base CRL.
+            raise RevocationUnknown("The CRL is a delta CRL, which lists changes only.")
         if extension.critical and extension.oid not in _KNOWN_CRL_EXTENSIONS:
-            # RFC 5280 §5.2 (and §5.2.4: a delta CRL is only read with its base CRL).
+            # RFC 5280 §5.2: a critical extension the application cannot process.
             oid = extension.oid.dotted_string
             raise RevocationUnknown(
                 f"The CRL has a critical extension Taito does not process ({oid})."

@@ -218,7 +218,7 @@ OTHER_URL = "http://x.example/other.crl"
 @pytest.mark.parametrize(
     ("extension", "expected"),
     [
-        (x509.DeltaCRLIndicator(6), "critical extension"),  # RFC 5280 §5.2.4: critical
+        (x509.DeltaCRLIndicator(6), "delta CRL"),
         (UNKNOWN_EXTENSION, "critical extension"),
         (_idp(indirect_crl=True), "indirect"),
         (_idp(only_some_reasons=frozenset({x509.ReasonFlags.key_compromise})), "some reasons"),
@@ -231,6 +231,10 @@ def test_a_crl_that_does_not_cover_this_certificate_completely_says_nothing(
     extension: x509.ExtensionType, expected: str
 ) -> None:
     assert expected in _unknown(_crl(extensions=((extension, True),)))
+
+
+def test_a_delta_crl_says_nothing_even_when_its_indicator_is_not_marked_critical() -> None:
+    assert "delta CRL" in _unknown(_crl(extensions=((x509.DeltaCRLIndicator(6), False),)))
 
 
 def test_a_partitioned_crl_that_covers_this_certificate_is_believed() -> None:
