@@ -680,16 +680,18 @@ def _verify_sealed(token: str, options: VerifyOptions) -> VerificationReport:
                 f"The seal certificate of {subject} is not trusted: {getattr(exc, 'detail', exc)}",
             )
         else:
-            report.passed("issuer_key", f"Sealed by {subject}, certified by a trusted anchor.")
+            certified = f"Sealed by {subject}, certified by a trusted anchor"
             if options.certificate_status is None:
+                report.passed("issuer_key", f"{certified} (revocation not checked).")
+            else:
+                # one issuer_key verdict: the chain, then the CRLs of its certificates
+                revocation = options.certificate_status.check(seal.chain, now=options.now)
                 report.add(
                     "issuer_key",
-                    "skipped",
-                    "revocation_not_checked",
-                    "The seal certificate's revocation was not checked (no CRL checker).",
+                    revocation.status,
+                    revocation.code,
+                    f"{certified}. {revocation.message}",
                 )
-            else:
-                report.checks.append(options.certificate_status.check(seal.chain, now=options.now))
     check_trust(report, issuer_id(document), options)
     check_validity_period(report, document, options)
     _check_status(report, document, options, issuer_id(document))
