@@ -234,12 +234,8 @@ def process(session: Session, context: IssuerContext, row: BatchRow, *, owner: s
         log.exception("batch row %s: unexpected error", row_id)
         _fail(session, row_id, owner, now, "internal_error", "The row could not be issued.")
         return FAILED
-    # issue() returned an earlier credential (or a concurrent twin's) without committing: the row
-    # is done now all the same.
-    fresh = session.get(BatchRow, row_id)
-    if fresh is not None and fresh.state != DONE:
-        fresh.state, fresh.finished_at = DONE, now
-        session.add(fresh)
+    # issue() committed the row with a new credential; with an earlier one (or a concurrent
+    # twin's) it wrote nothing, and the row's state is committed here.
     session.commit()
     return DONE
 

@@ -19,32 +19,19 @@ extension Taito does not process (§5.2). A CRL that fails any of these says not
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import CRLEntryExtensionOID, ExtensionOID
 
-from keys.jwk import PrivateKey
-from keys.x509 import (
-    Certificate,
-    CertificateChainError,
-    CertificateError,
-    hash_for,
-    public_key_of,
-    to_utc,
-)
+from keys.x509 import Certificate, CertificateChainError, CertificateError, to_utc
 
 __all__ = [
     "CertificateRevoked",
-    "CrlStatus",
     "RevocationUnknown",
     "check_listed",
     "distribution_points",
-    "make_crl",
     "verified",
 ]
 
@@ -77,14 +64,6 @@ class RevocationUnknown(CertificateError):
 class CertificateRevoked(CertificateChainError):
     code = "certificate_revoked"
     title = "Certificate has been revoked"
-
-
-@dataclass(frozen=True)
-class CrlStatus:
-    """A CRL's verdict on a certificate that is not on it, and until when the CRL is current."""
-
-    crl_number: int | None
-    next_update: datetime
 
 
 def distribution_points(certificate: Certificate) -> list[str]:
@@ -198,16 +177,14 @@ def check_listed(
     *,
     now: datetime,
     clock_skew: timedelta = timedelta(minutes=5),
-) -> CrlStatus:
-    """What a :func:`verified` CRL says about ``certificate`` at ``now``.
-
-    Returns the CRL's details when the certificate is not on it; raises
-    :class:`CertificateRevoked` when it is, :class:`RevocationUnknown` when the CRL does not
-    speak for this certificate at this time (see the module docstring).
+) -> None:
+    """What a :func:`verified` CRL says about ``certificate`` at ``now``: nothing when the
+    certificate is not on it; :class:`CertificateRevoked` when it is, :class:`RevocationUnknown`
+    when the CRL does not speak for this certificate at this time (see the module docstring).
     """
     moment = to_utc(now, "now")
     try:
-        return _check_listed(listed, certificate, moment, clock_skew)
+        _check_listed(listed, certificate, moment, clock_skew)
     except (ValueError, TypeError) as exc:  # pyca parses the revoked entries on first use
         raise RevocationUnknown("The CRL's entries do not parse.") from exc
 
@@ -217,7 +194,7 @@ def _check_listed(
     certificate: Certificate,
     moment: datetime,
     clock_skew: timedelta,
-) -> CrlStatus:
+) -> None:
     if listed.issuer != certificate.issuer:
         raise RevocationUnknown("The CRL is not from the certificate's issuer.")
     _check_scope(listed, certificate)
@@ -232,13 +209,6 @@ def _check_listed(
     entry = listed.get_revoked_certificate_by_serial_number(certificate.serial_number)
     if entry is not None:
         _raise_revoked(entry, certificate)
-    try:
-        number: int | None = listed.extensions.get_extension_for_class(
-            x509.CRLNumber
-        ).value.crl_number
-    except x509.ExtensionNotFound:
-        number = None
-    return CrlStatus(number, next_update)
 
 
 def _raise_revoked(entry: x509.RevokedCertificate, certificate: Certificate) -> None:
@@ -257,38 +227,3 @@ def _raise_revoked(entry: x509.RevokedCertificate, certificate: Certificate) -> 
         f"The certificate {subject!r} was revoked on {revoked_at}{because}.",
         extra={"subject": subject, "revoked_at": revoked_at, "reason": reason and reason.value},
     )
-
-
-def make_crl(
-    issuer: Certificate,
-    key: PrivateKey,
-    revoked: Iterable[tuple[int, datetime, x509.ReasonFlags | None]] = (),
-    *,
-    now: datetime,
-    hours: int = 24,
-    number: int = 1,
-) -> bytes:
-    """A DER CRL of ``issuer`` (a development or test CA) revoking ``(serial, date, reason)``.
-
-    Current from ``now`` for ``hours``; numbered ``number`` (RFC 5280 §5.2.3).
-    """
-    moment = to_utc(now, "now")
-    builder = (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(issuer.subject)
-        .last_update(moment)
-        .next_update(moment + timedelta(hours=hours))
-        .add_extension(x509.CRLNumber(number), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(public_key_of(issuer).raw),
-            critical=False,
-        )
-    )
-    for serial, date, reason in revoked:
-        entry = x509.RevokedCertificateBuilder().serial_number(serial)
-        entry = entry.revocation_date(to_utc(date, "revocation date"))
-        if reason is not None:
-            entry = entry.add_extension(x509.CRLReason(reason), critical=False)
-        builder = builder.add_revoked_certificate(entry.build())
-    crl = builder.sign(key.raw, hash_for(key))
-    return crl.public_bytes(serialization.Encoding.DER)

@@ -97,7 +97,7 @@ def to_utc(moment: datetime, what: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def hash_for(key: PrivateKey) -> hashes.SHA256:
+def _hash_for(key: PrivateKey) -> hashes.SHA256:
     # RFC 5758 §3.2 ecdsa-with-SHA256 / RFC 4055 sha256WithRSAEncryption: the only choices here.
     if key.key_type not in ("p256", "rsa"):
         raise CertificateError(
@@ -147,7 +147,7 @@ def make_ca(
 
     For development and tests only: production seals come from a (qualified) trust service.
     """
-    hash_algorithm = hash_for(key)
+    hash_algorithm = _hash_for(key)
     subject = _name(name)
     not_before, not_after = _period(now, days)
     public = key.raw.public_key()
@@ -200,7 +200,7 @@ def make_seal_certificate(
     ETSI EN 319 412-2 §4.3.2 for seals: digitalSignature and nonRepudiation (contentCommitment).
     ``crl_url``: where the CA publishes its CRL (RFC 5280 §4.2.1.13 cRLDistributionPoints).
     """
-    hash_algorithm = hash_for(ca_key)
+    hash_algorithm = _hash_for(ca_key)
     _check_public(subject_key)
     if not isinstance(organisation, str) or not organisation.strip():
         raise CertificateError("A seal certificate needs the organisation's name.")
@@ -305,7 +305,7 @@ def make_request_signing_certificate(
     Alternative Name (RFC 5280 §4.2.1.6) of the leaf; key usage digitalSignature only.
     ``crl_url``: where the CA publishes its CRL.
     """
-    hash_algorithm = hash_for(ca_key)
+    hash_algorithm = _hash_for(ca_key)
     _check_public(subject_key)
     name = dns_name.strip().lower() if isinstance(dns_name, str) else ""
     if not name or len(name) > 253 or any(c.isspace() or c in "/:@" for c in name):

@@ -21,13 +21,11 @@ that names only an OCSP responder is reported as ``no_revocation_source``.
 A verified CRL is used again for :attr:`CertificateStatusChecker.max_age` (an hour by default),
 never past its ``nextUpdate``: CAs publish revocations in new CRLs well before the old one's
 ``nextUpdate``, and "revoked" should not wait a day to show. After that the CRL is fetched again
-(a conditional request when the server sent validators) and, when its bytes did not change, not
-parsed again.
+(a conditional request when the server sent validators) and verified again.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -49,13 +47,6 @@ ACCEPT_CRL = "application/pkix-crl"  # RFC 5280 §4.2.1.13 / RFC 2585 §4.1
 MAX_POINTS = 3  # distribution points tried per certificate
 MAX_HELD = 64  # CRLs kept
 CRL = pyca_x509.CertificateRevocationList
-
-
-@functools.lru_cache(maxsize=32)
-def _checked(data: bytes, issuer: Certificate) -> CRL:
-    """:func:`keys.crl.verified` kept per (CRL bytes, issuer): the HTTP cache hands back the very
-    same bytes object while the CRL is fresh, whose hash Python keeps."""
-    return crl.verified(data, issuer)
 
 
 def _subject(certificate: Certificate) -> str:
@@ -147,7 +138,7 @@ class CertificateStatusChecker:
                 self._held.move_to_end(url)
                 return listed
         data = self.http.get(url, accept=ACCEPT_CRL, now=now, signed=True).content
-        listed = _checked(data, issuer)
+        listed = crl.verified(data, issuer)
         self._held[url] = (issuer, listed, now)
         while len(self._held) > MAX_HELD:
             self._held.popitem(last=False)

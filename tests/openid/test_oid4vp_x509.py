@@ -19,9 +19,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ReasonFlags
 
-from keys import crl, jose, x509
+from keys import jose, x509
 from keys.jwk import PrivateKey, generate
 from keys.signing import KeySigner
+from tests.keys.test_crl import build_crl
 from tests.openid.conftest import Server
 from tests.openid.test_oid4vp import IDS, create, poll, query_for
 from tests.openid.test_wallet_openid import fill_wallet, learner  # noqa: F401  (fixture)
@@ -185,8 +186,14 @@ def test_wallet_refuses_a_request_whose_certificate_its_ca_revoked(
         url = ca_site.url("/ca.crl")
         revoked_chain, revoked_key = leaf(crl_url=url)
         kept_chain, kept_key = leaf(crl_url=url)
-        listed = [(revoked_chain[0].serial_number, NOW, ReasonFlags.key_compromise)]
-        ca_site.routes["/ca.crl"] = (200, {}, crl.make_crl(CA, CA_KEY, listed, now=NOW))
+        published = build_crl(
+            issuer=CA,
+            key=CA_KEY,
+            revoked=((revoked_chain[0].serial_number, ReasonFlags.key_compromise),),
+            this_update=NOW,
+            next_update=NOW + timedelta(days=1),
+        )
+        ca_site.routes["/ca.crl"] = (200, {}, published)
         assert read(server, learner, forged(params, kept_chain, kept_key)).status_code == 200
         refused = read(server, learner, forged(params, revoked_chain, revoked_key))
         assert refused.status_code == 422, refused.text

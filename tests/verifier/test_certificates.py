@@ -11,6 +11,7 @@ import pytest
 from keys import crl, jades, jwk
 from keys.signing import KeySigner
 from keys.x509 import Certificate, make_ca, make_seal_certificate
+from tests.keys.test_crl import build_crl
 from tests.verifier.test_http import LoopbackServer
 from verifier.certificates import CertificateStatusChecker
 from verifier.credential import VerificationReport, VerifyOptions, verify_credential
@@ -48,8 +49,13 @@ def _leaf(crl_url: str | None, serial: int = 4242) -> Certificate:
 def _publish(
     server: LoopbackServer, *revoked: int, published: datetime = NOW - timedelta(minutes=10)
 ) -> str:
-    entries = [(serial, published, None) for serial in revoked]
-    body = crl.make_crl(CA, CA_KEY, entries, now=published, hours=24)
+    body = build_crl(
+        issuer=CA,
+        key=CA_KEY,
+        revoked=tuple((serial, None) for serial in revoked),
+        this_update=published,
+        next_update=published + timedelta(hours=24),
+    )
     server.routes["/ca.crl"] = (200, {"Content-Type": crl_media()}, body)
     return server.url("/ca.crl")
 
@@ -94,7 +100,7 @@ def test_a_crl_that_cannot_be_relied_on_fails_or_warns_by_policy(
     elif case == "foreign":
         other_key = jwk.generate("p256")
         other = make_ca("Taito Test CA", other_key, now=NOW - timedelta(days=30), days=3650)
-        server.routes["/ca.crl"] = (200, {}, crl.make_crl(other, other_key, now=NOW))
+        server.routes["/ca.crl"] = (200, {}, build_crl(issuer=other, key=other_key))
     path = [_leaf(url), CA]
     check = CertificateStatusChecker(http).check(path, now=NOW)
     assert (check.status, check.code) == ("failed", "certificate_revocation_unknown")
