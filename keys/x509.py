@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import (
     ExtensionPolicy,
@@ -340,7 +341,9 @@ def load_pem_chain(data: bytes) -> list[Certificate]:
         certificates = x509.load_pem_x509_certificates(data)
     except (ValueError, x509.InvalidVersion) as exc:  # a version field outside v1-v3
         raise CertificateError("The data is not a PEM certificate bundle.") from exc
-    return list(certificates)
+    except CryptographyDeprecationWarning as exc:  # raised where warnings are errors
+        raise _bad_serial() from exc
+    return [_positive_serial(certificate) for certificate in certificates]
 
 
 def load_der(data: bytes) -> Certificate:
@@ -348,9 +351,24 @@ def load_der(data: bytes) -> Certificate:
     if not isinstance(data, bytes) or not data:
         raise CertificateError("A DER certificate is non-empty bytes.")
     try:
-        return x509.load_der_x509_certificate(data)
+        certificate = x509.load_der_x509_certificate(data)
     except (ValueError, x509.InvalidVersion) as exc:  # a version field outside v1-v3
         raise CertificateError("The data is not a DER X.509 certificate.") from exc
+    except CryptographyDeprecationWarning as exc:  # raised where warnings are errors
+        raise _bad_serial() from exc
+    return _positive_serial(certificate)
+
+
+def _bad_serial() -> CertificateError:
+    return CertificateError("The certificate's serial number is not positive (RFC 5280 §4.1.2.2).")
+
+
+def _positive_serial(certificate: Certificate) -> Certificate:
+    # RFC 5280 §4.1.2.2: the serial number MUST be a positive integer. pyca still loads one that is
+    # not, with a deprecation warning (an error in a future release, and in our tests).
+    if certificate.serial_number <= 0:
+        raise _bad_serial()
+    return certificate
 
 
 def x5c(chain: Iterable[Certificate]) -> list[str]:

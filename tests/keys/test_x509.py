@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import warnings
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -227,6 +228,29 @@ def test_a_certificate_with_an_unknown_version_is_a_typed_error(ca: x509.Certifi
     )
     with pytest.raises(CertificateError):
         load_pem_chain(pem)
+
+
+@pytest.mark.parametrize("first_byte", [0x81, 0xFF])
+@pytest.mark.parametrize("warnings_are_errors", [True, False])
+def test_a_certificate_whose_serial_is_not_positive_is_a_typed_error(
+    ca_key: jwk.PrivateKey, first_byte: int, warnings_are_errors: bool
+) -> None:
+    # found by hypothesis (a one-character change to an x5c): a serial with its top bit set
+    serial = 0x5A << 152  # 20 bytes in DER, top bit clear
+    ca = make_ca("Taito Test CA", ca_key, now=NOW, days=1, serial=serial)
+    der = ca.public_bytes(serialization.Encoding.DER)
+    field = b"\x02\x14" + serial.to_bytes(20, "big")  # INTEGER, 20 bytes
+    assert der.count(field) == 1
+    negative = b"\x02\x14" + bytes([first_byte]) + b"\x00" * 19  # minimal DER: -2**159 + ...
+    bad = der.replace(field, negative)
+    pem = b"".join(
+        [b"-----BEGIN CERTIFICATE-----\n", base64.encodebytes(bad), b"-----END CERTIFICATE-----\n"]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error" if warnings_are_errors else "ignore")
+        for load in (load_der, load_pem_chain):
+            with pytest.raises(CertificateError, match="serial number is not positive"):
+                load(bad if load is load_der else pem)
 
 
 def test_ed25519_keys_are_refused(ca: x509.Certificate, ca_key: jwk.PrivateKey) -> None:
