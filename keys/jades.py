@@ -382,7 +382,7 @@ def verify_signature(
         else:
             header.pop("crit", None)
         jws = DecodedJws(header, jws.payload, jws.signing_input, jws.signature)
-    jose.verify_decoded(
+    jose.check_decoded(
         jws,
         algorithms=algorithms,
         resolve_key=lambda _header: leaf_key,

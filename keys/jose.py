@@ -57,6 +57,7 @@ __all__ = [
     "JwsResult",
     "KeyResolver",
     "MalformedJws",
+    "check_decoded",
     "decode_unverified",
     "sign_compact",
     "typ_matches",
@@ -303,6 +304,20 @@ def verify_decoded(
     understood_crit: Collection[str] = (),
 ) -> JwsResult:
     """Verify a :class:`DecodedJws` (RFC 7515 §5.2): allow-list, ``crit``, key binding, signature."""
+    check_decoded(
+        decoded, algorithms=algorithms, resolve_key=resolve_key, understood_crit=understood_crit
+    )
+    return JwsResult(dict(decoded.header), decoded.payload)
+
+
+def check_decoded(
+    decoded: DecodedJws,
+    *,
+    algorithms: Collection[str],
+    resolve_key: KeyResolver,
+    understood_crit: Collection[str] = (),
+) -> None:
+    """:func:`verify_decoded` for a caller that keeps the header and payload it already has."""
     allowed = _check_allow_list(algorithms)
     header = decoded.header
     _check_header(header, understood_crit)
@@ -319,7 +334,6 @@ def verify_decoded(
         key.verify(decoded.signature, decoded.signing_input)
     except ValueError as exc:  # defensive: a library refusing a malformed signature outright
         raise InvalidSignature("The signature is malformed for this key.") from exc
-    return JwsResult(dict(header), decoded.payload)
 
 
 def verify_compact(

@@ -76,6 +76,27 @@ def _bracket_depth(text: str) -> int:
     return max(0, max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0))
 
 
+# What loads_fast returns when it cannot decide alone (JSON null is None, so None cannot say it).
+UNDECIDED: Any = object()
+
+
+def loads_fast(raw: bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> Any:
+    """``loads(raw)`` on the fast parser alone, for small documents on hot paths: the same value,
+    or :data:`UNDECIDED` where ``loads`` needs the reference (a refusal to word, a lone surrogate,
+    a document over the limits). Never raises for a ``bytes`` argument.
+
+    Equal to ``loads`` because: jiter refuses bytes that are not UTF-8, which ``loads`` checks
+    first; an ASCII bracket byte is a bracket character in UTF-8, so the two counts agree; and on
+    what jiter accepts ``loads`` returns jiter's value (both tested in ``test_jose_fast_path``).
+    """
+    if len(raw) > max_bytes or raw.count(b"[") + raw.count(b"{") > max_depth:
+        return UNDECIDED
+    try:
+        return _fast(raw, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys")
+    except ValueError:
+        return UNDECIDED
+
+
 def loads(data: str | bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> Any:
     raw = data if isinstance(data, bytes) else None
     if isinstance(data, bytes):

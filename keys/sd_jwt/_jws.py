@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from keys import base64url, jose
 from keys.errors import InvalidSignature
@@ -34,10 +33,12 @@ def b64_canonical(text: str, what: str, error: type[SdJwtError]) -> bytes:
 
 
 def json_object(raw: bytes, what: str, error: type[SdJwtError]) -> dict[str, Any]:
-    try:
-        value = strict_json.loads(raw, max_bytes=MAX_JWT_BYTES)
-    except TaitoError as exc:
-        raise error(f"The {what} is not valid JSON: {exc.detail}") from exc
+    value = strict_json.loads_fast(raw, max_bytes=MAX_JWT_BYTES)
+    if value is strict_json.UNDECIDED:
+        try:
+            value = strict_json.loads(raw, max_bytes=MAX_JWT_BYTES)
+        except TaitoError as exc:
+            raise error(f"The {what} is not valid JSON: {exc.detail}") from exc
     if not isinstance(value, dict):
         raise error(f"The {what} is not a JSON object.")
     return value
@@ -62,9 +63,8 @@ def sign(header: Mapping[str, Any], payload: Mapping[str, Any], signer: Signer) 
         raise InvalidArgument(exc.detail) from exc
 
 
-@dataclass(frozen=True)
-class Compact:
-    """A parsed, not yet verified compact JWS."""
+class Compact(NamedTuple):
+    """A parsed, not yet verified compact JWS (a named tuple: two are built per verification)."""
 
     header: dict[str, Any]
     payload: dict[str, Any]
@@ -105,7 +105,7 @@ def verify(
     algorithm = check_algorithm(jws.header, algorithms, what)
     decoded = jose.DecodedJws(jws.header, b"", jws.signing_input, jws.signature)
     try:
-        jose.verify_decoded(decoded, algorithms=(algorithm,), resolve_key=lambda _header: key)
+        jose.check_decoded(decoded, algorithms=(algorithm,), resolve_key=lambda _header: key)
     except jose.AlgorithmNotAllowed as exc:  # includes the alg / key-type mismatch
         raise UnsupportedAlgorithm(
             f"The {what} alg {algorithm!r} does not match the {key.key_type} key."

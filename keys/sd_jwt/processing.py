@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from keys.sd_jwt.disclosure import (
     ELLIPSIS,
@@ -18,6 +18,7 @@ from keys.sd_jwt.disclosure import (
     Path,
     decode,
     digest,
+    digests,
 )
 from keys.sd_jwt.errors import (
     DisclosedClaimExists,
@@ -42,11 +43,8 @@ class Serialization:
     issuer_jwt: str
     disclosures: tuple[str, ...]
     key_binding_jwt: str  # "" when absent
-
-    @property
-    def without_key_binding(self) -> str:
-        """The SD-JWT part: everything up to and including the last ``~`` (RFC 9901 §4.3.1)."""
-        return self.issuer_jwt + SEPARATOR + "".join(d + SEPARATOR for d in self.disclosures)
+    # the SD-JWT part: everything up to and including the last "~" (RFC 9901 §4.3.1)
+    without_key_binding: str
 
 
 def split(text: Any, *, max_bytes: int = MAX_PRESENTATION_BYTES) -> Serialization:
@@ -66,7 +64,8 @@ def split(text: Any, *, max_bytes: int = MAX_PRESENTATION_BYTES) -> Serializatio
         raise MalformedSdJwt("The SD-JWT does not start with the issuer-signed JWT.")
     if any(not d for d in disclosures):
         raise MalformedSdJwt("The SD-JWT has an empty Disclosure ('~~').")
-    return Serialization(issuer_jwt, disclosures, key_binding)
+    without_key_binding = text[: len(text) - len(key_binding)]
+    return Serialization(issuer_jwt, disclosures, key_binding, without_key_binding)
 
 
 class Revealed(NamedTuple):
@@ -114,12 +113,14 @@ class _State:
 
     def use(self, key: str, disclosure: Disclosure, path: Path, depth: int) -> Any:
         self.used.add(key)
-        slot = len(self.revealed)
-        self.revealed.append(None)  # keep parents before children
         value = disclosure.value
         if depth + 1 > MAX_DEPTH or isinstance(value, _CONTAINERS):
+            slot = len(self.revealed)
+            self.revealed.append(None)  # keep parents before children
             value = self.value(value, path, depth + 1)
-        self.revealed[slot] = Revealed(path, value, disclosure)
+            self.revealed[slot] = Revealed(path, value, disclosure)
+        else:
+            self.revealed.append(Revealed(path, value, disclosure))
         return value
 
     def object(self, node: Mapping[str, Any], path: Path, depth: int) -> dict[str, Any]:
@@ -142,12 +143,13 @@ class _State:
             disclosure = self.reference(entry)
             if disclosure is None:
                 continue  # a decoy, or a claim the holder did not disclose (§7.1)
-            if disclosure.name is None:
+            name = disclosure.name
+            if name is None:
                 raise MalformedDisclosure("An array-element Disclosure is referenced from '_sd'.")
             # RFC 9901 §7.1: a disclosed name must not already exist.
-            if disclosure.name in result:
-                raise DisclosedClaimExists(f"The claim {disclosure.name!r} is already present.")
-            result[disclosure.name] = self.use(entry, disclosure, (*path, disclosure.name), depth)
+            if name in result:
+                raise DisclosedClaimExists(f"The claim {name!r} is already present.")
+            result[name] = self.use(entry, disclosure, (*path, name), depth)
         return result
 
     def array(self, node: Sequence[Any], path: Path, depth: int) -> list[Any]:
@@ -170,7 +172,7 @@ class _State:
         return result
 
 
-def decode_all(disclosures: Sequence[str], sd_alg: str) -> dict[str, Disclosure]:
+def _decode_in_order(disclosures: Sequence[str], sd_alg: str) -> dict[str, Disclosure]:
     by_digest: dict[str, Disclosure] = {}
     for encoded in disclosures:
         disclosure = decode(encoded)
@@ -182,6 +184,20 @@ def decode_all(disclosures: Sequence[str], sd_alg: str) -> dict[str, Disclosure]
     return by_digest
 
 
+def decode_all(disclosures: Sequence[str], sd_alg: str) -> dict[str, Disclosure]:
+    """The Disclosures by digest. Decoded first and hashed together (:func:`digests`); when one
+    is malformed, :func:`_decode_in_order` decides which error comes first, a malformed one or an
+    earlier duplicate, so the answer is the one-by-one loop's."""
+    try:
+        decoded = [decode(encoded) for encoded in disclosures]
+    except MalformedDisclosure:
+        return _decode_in_order(disclosures, sd_alg)
+    by_digest = dict(zip(digests(disclosures, sd_alg), decoded, strict=True))
+    if len(by_digest) != len(decoded):
+        raise DuplicateDisclosure("The same Disclosure appears more than once.")
+    return by_digest
+
+
 def process(payload: Mapping[str, Any], disclosures: Sequence[str], sd_alg: str) -> Processed:
     """RFC 9901 §7.1: insert disclosed claims, drop ``_sd``/``...``/``_sd_alg``."""
     state = _State(decode_all(disclosures, sd_alg))
@@ -190,5 +206,5 @@ def process(payload: Mapping[str, Any], disclosures: Sequence[str], sd_alg: str)
     # RFC 9901 §7.1: a Disclosure that no digest names is rejected (forged or extra).
     if len(state.used) != len(state.by_digest):
         raise UnreferencedDisclosure("A Disclosure is not referenced by the SD-JWT.")
-    revealed = tuple(r for r in state.revealed if r is not None)
-    return Processed(claims, revealed)
+    # no slot is left empty: a parent's, reserved before its children's, is filled after them
+    return Processed(claims, cast(tuple[Revealed, ...], tuple(state.revealed)))

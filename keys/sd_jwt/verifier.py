@@ -112,7 +112,9 @@ _resolve_offline = functools.lru_cache(maxsize=1024)(resolve_offline)
 
 
 @functools.lru_cache(maxsize=1024)
-def _key_from_members(members: tuple[tuple[str, str], ...]) -> PublicKey:
+def _key_from_members(members: frozenset[tuple[str, Any]]) -> PublicKey:
+    # Keyed by the members in any order. Members that are equal but not alike (1 and True) share an
+    # entry: harmless, as an import succeeds only on string kty / crv / x / y / n / e.
     return public_key_from_jwk(dict(members))
 
 
@@ -124,8 +126,12 @@ def _holder_key(claims: Mapping[str, Any]) -> PublicKey:
         raise MissingConfirmationKey("The SD-JWT cnf has no 'jwk' (RFC 7800 §3.2).")
     jwk = cnf["jwk"]
     try:
-        if isinstance(jwk, dict) and all(isinstance(v, str) for v in jwk.values()):
-            return _key_from_members(tuple(sorted(jwk.items())))
+        if isinstance(jwk, dict):
+            try:
+                members = frozenset(jwk.items())
+            except TypeError:  # a member whose value is an array or object: not cached
+                return public_key_from_jwk(jwk)
+            return _key_from_members(members)
         return public_key_from_jwk(jwk)
     except TaitoError as exc:
         raise InvalidClaim(f"The cnf.jwk is not a usable key: {exc.detail}") from exc

@@ -29,9 +29,10 @@ from keys.did import did_jwk, did_key
 from keys.errors import InvalidSignature
 from keys.jwk import PrivateKey, PublicKey, generate, private_key_from_jwk, public_key_from_jwk
 from keys.sd_jwt import decode, digest, issue, present, resolve_offline_issuer_key, sd_hash, verify
+from keys.sd_jwt import disclosure as disclosure_module
 from keys.sd_jwt import errors as e
 from keys.sd_jwt.disclosure import create, format_pointer
-from keys.sd_jwt.processing import MAX_PRESENTATION_BYTES, split
+from keys.sd_jwt.processing import MAX_PRESENTATION_BYTES, decode_all, split
 from keys.signing import KeySigner
 from schemas.errors import TaitoError
 
@@ -944,6 +945,74 @@ def test_malformed_disclosure_encodings() -> None:
     dup = base64url.encode(b'{"a": 1, "a": 2}')
     with pytest.raises(e.MalformedDisclosure):
         _verify(_craft({}, [dup]))
+
+
+def test_fast_disclosure_decoding_equals_the_full_checks() -> None:
+    """The fast path decides only what the full checks accept, with the same Disclosure."""
+    arrays: list[Any] = [
+        ["s", "name", "Jyväskylä"],
+        ["s", "ä"],
+        ["s", "n", {"deep": [[[1]]]}],
+        ["s", "n", json.loads("[" * 70 + "1" + "]" * 70)],
+        ["s", "_sd", 1],
+        ["s", "...", 1],
+        [1, "n", 1],
+        ["s", 1, 1],
+        ["s", None],
+        ["s"],
+        ["s", "a", "b", "c"],
+        {"s": 1},
+        None,
+        "s",
+    ]
+    texts = [_disclosure(a) for a in arrays] + [
+        "",
+        "!!!",
+        "e30=",
+        base64url.encode(b'["s", "\\ud800"]'),
+        base64url.encode(b'["s", "n", NaN]'),
+        base64url.encode(b'{"a": 1, "a": 2}'),
+        base64url.encode(b'["s", "\xff"]'),
+        _disclosure(["s", "n", 1])[:-1] + "B",  # non-zero trailing bits
+    ]
+    decided = 0
+    for text in texts:
+        fast = disclosure_module._decode_fast(text)
+        try:
+            checked: Any = disclosure_module._decode_checked(text)
+        except e.MalformedDisclosure as exc:
+            checked = exc
+        if fast is not None:
+            decided += 1
+            assert fast == checked, text
+        assert repr(_outcome(decode, text)) == repr(
+            _outcome(disclosure_module._decode_checked, text)
+        )
+    assert decided == 4
+
+
+def _outcome(function: Callable[[str], Any], text: str) -> Any:
+    try:
+        return function(text)
+    except e.MalformedDisclosure as exc:
+        return exc.detail
+
+
+@pytest.mark.parametrize("sd_alg", ["sha-256", "sha-384", "sha-512"])
+def test_joint_digests_equal_one_by_one(sd_alg: str) -> None:
+    texts = [_disclosure(["s" * n, "n", "v" * n]) for n in range(40)]
+    for count in (0, 1, 2, 3, 40):
+        assert disclosure_module.digests(texts[:count], sd_alg) == [
+            digest(t, sd_alg) for t in texts[:count]
+        ]
+
+
+def test_a_malformed_disclosure_and_a_duplicate_give_the_error_of_the_first() -> None:
+    assert isinstance(decode_all([D_NAME, D_ELEM], "sha-256"), dict)
+    with pytest.raises(e.DuplicateDisclosure):
+        decode_all([D_NAME, D_NAME, "!!!"], "sha-256")
+    with pytest.raises(e.MalformedDisclosure):
+        decode_all([D_NAME, "!!!", D_NAME], "sha-256")
 
 
 def test_infinite_time_claim_is_refused() -> None:
