@@ -86,6 +86,11 @@ def measure_together(
     return figures
 
 
+def _ratio(value: float) -> str:
+    # two decimals below 10x, where a target (2x, 3x, 5x) may sit within rounding of the figure
+    return f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
+
+
 def measure(
     operation: Callable[[], Any], *, runs: int = 5, seconds: float = 0.4
 ) -> dict[str, float]:
@@ -495,7 +500,7 @@ def main() -> None:
         others = {k: v for k, v in figures.items() if k != TAITO}
         best = max((v["rate"] for v in others.values()), default=None)
         limit = op_limits.get(op.key)
-        versus = f"{taito['rate'] / best:.1f}x" if best else ""
+        versus = _ratio(taito["rate"] / best) if best else ""
         of_limit = (
             f"{taito['rate'] / limit:.1%} of {op.limit_note} ({limit:,.0f}/s)" if limit else ""
         )
