@@ -13,17 +13,21 @@ accepts, ``json`` accepts with the same value (``tests/keys/test_jose_fast_path.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from itertools import accumulate
 from typing import Any
 
-from jiter import from_json as _fast
+from jiter import from_json
 
 from schemas.errors import TaitoError
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
+_jiter = functools.partial(
+    from_json, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys"
+)
 
 
 class MalformedJson(TaitoError):
@@ -76,50 +80,40 @@ def _bracket_depth(text: str) -> int:
     return max(0, max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0))
 
 
-# What loads_fast returns when it cannot decide alone (JSON null is None, so None cannot say it).
-UNDECIDED: Any = object()
-
-
-def loads_fast(raw: bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> Any:
-    """``loads(raw)`` on the fast parser alone, for small documents on hot paths: the same value,
-    or :data:`UNDECIDED` where ``loads`` needs the reference (a refusal to word, a lone surrogate,
-    a document over the limits). Never raises for a ``bytes`` argument.
-
-    Equal to ``loads`` because: jiter refuses bytes that are not UTF-8, which ``loads`` checks
-    first; an ASCII bracket byte is a bracket character in UTF-8, so the two counts agree; and on
-    what jiter accepts ``loads`` returns jiter's value (both tested in ``test_jose_fast_path``).
-    """
-    if len(raw) > max_bytes or raw.count(b"[") + raw.count(b"{") > max_depth:
-        return UNDECIDED
-    try:
-        return _fast(raw, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys")
-    except ValueError:
-        return UNDECIDED
-
-
 def loads(data: str | bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> Any:
-    raw = data if isinstance(data, bytes) else None
+    raw: bytes | None = None
+    tried = False
     if isinstance(data, bytes):
-        if len(data) > max_bytes:
+        raw = data
+        if len(raw) > max_bytes:
             raise MalformedJson(f"The JSON document is larger than {max_bytes} bytes.")
+        # Bytes within the bracket count go to jiter at once: it refuses what is not UTF-8, and an
+        # ASCII bracket byte is a bracket character in UTF-8, so the checks below could not refuse
+        # what it accepts. Small documents on hot paths (Disclosures, JWT parts) skip the decode.
+        if raw.count(b"[") + raw.count(b"{") <= max_depth:
+            try:
+                return _jiter(raw)
+            except ValueError:
+                tried = True  # the reference below words the refusal, or accepts a lone surrogate
         try:
-            data = data.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise MalformedJson("The JSON document is not UTF-8.") from exc
-    if len(data) > max_bytes:
+    else:
+        text = data
+    if len(text) > max_bytes:
         raise MalformedJson(f"The JSON document is larger than {max_bytes} bytes.")
     # the depth never exceeds the number of opening brackets, which str.count finds at C speed
-    openers = data.count("[") + data.count("{")
-    if openers > max_depth and _bracket_depth(data) > max_depth:
+    openers = text.count("[") + text.count("{")
+    if openers > max_depth and _bracket_depth(text) > max_depth:
         raise MalformedJson(f"The JSON document is nested deeper than {max_depth} levels.")
+    if not tried:
+        try:
+            return _jiter(raw if raw is not None else text.encode("utf-8"))
+        except ValueError:  # also a str holding a lone surrogate, which UTF-8 cannot encode
+            pass  # the reference parser decides, and says why
     try:
-        if raw is None:
-            raw = data.encode("utf-8")
-        return _fast(raw, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys")
-    except ValueError:  # also a str holding a lone surrogate, which UTF-8 cannot encode
-        pass  # the reference parser decides, and says why
-    try:
-        return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
     except MalformedJson:
         raise
     except (ValueError, RecursionError) as exc:

@@ -33,12 +33,10 @@ def b64_canonical(text: str, what: str, error: type[SdJwtError]) -> bytes:
 
 
 def json_object(raw: bytes, what: str, error: type[SdJwtError]) -> dict[str, Any]:
-    value = strict_json.loads_fast(raw, max_bytes=MAX_JWT_BYTES)
-    if value is strict_json.UNDECIDED:
-        try:
-            value = strict_json.loads(raw, max_bytes=MAX_JWT_BYTES)
-        except TaitoError as exc:
-            raise error(f"The {what} is not valid JSON: {exc.detail}") from exc
+    try:
+        value = strict_json.loads(raw, max_bytes=MAX_JWT_BYTES)
+    except TaitoError as exc:
+        raise error(f"The {what} is not valid JSON: {exc.detail}") from exc
     if not isinstance(value, dict):
         raise error(f"The {what} is not a JSON object.")
     return value

@@ -17,7 +17,6 @@ from keys.sd_jwt.disclosure import (
     Disclosure,
     Path,
     decode,
-    digest,
     digests,
 )
 from keys.sd_jwt.errors import (
@@ -172,30 +171,27 @@ class _State:
         return result
 
 
-def _decode_in_order(disclosures: Sequence[str], sd_alg: str) -> dict[str, Disclosure]:
-    by_digest: dict[str, Disclosure] = {}
-    for encoded in disclosures:
-        disclosure = decode(encoded)
-        key = digest(encoded, sd_alg)
-        # RFC 9901 §7.1: the same Disclosure twice is rejected.
-        if key in by_digest:
-            raise DuplicateDisclosure("The same Disclosure appears more than once.")
-        by_digest[key] = disclosure
+def _by_digest(
+    disclosures: Sequence[str], decoded: Sequence[Disclosure], sd_alg: str
+) -> dict[str, Disclosure]:
+    by_digest = dict(zip(digests(disclosures, sd_alg), decoded, strict=True))
+    # RFC 9901 §7.1: the same Disclosure twice is rejected.
+    if len(by_digest) != len(decoded):
+        raise DuplicateDisclosure("The same Disclosure appears more than once.")
     return by_digest
 
 
 def decode_all(disclosures: Sequence[str], sd_alg: str) -> dict[str, Disclosure]:
-    """The Disclosures by digest. Decoded first and hashed together (:func:`digests`); when one
-    is malformed, :func:`_decode_in_order` decides which error comes first, a malformed one or an
-    earlier duplicate, so the answer is the one-by-one loop's."""
+    """The Disclosures by digest, all hashed in one go (:func:`digests`). Errors come in the
+    order of the Disclosures: a duplicate before a malformed one is the error reported."""
+    decoded: list[Disclosure] = []
     try:
-        decoded = [decode(encoded) for encoded in disclosures]
+        for encoded in disclosures:
+            decoded.append(decode(encoded))
     except MalformedDisclosure:
-        return _decode_in_order(disclosures, sd_alg)
-    by_digest = dict(zip(digests(disclosures, sd_alg), decoded, strict=True))
-    if len(by_digest) != len(decoded):
-        raise DuplicateDisclosure("The same Disclosure appears more than once.")
-    return by_digest
+        _by_digest(disclosures[: len(decoded)], decoded, sd_alg)
+        raise
+    return _by_digest(disclosures, decoded, sd_alg)
 
 
 def process(payload: Mapping[str, Any], disclosures: Sequence[str], sd_alg: str) -> Processed:
