@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Sequence
 
 import pybase64
 
@@ -16,6 +17,8 @@ _VALUE = {char: index for index, char in enumerate(_URL_ALPHABET)}
 # 2 (3) characters of a last group carry 1 (2) bytes: the low 4 (2) bits of the last one are padding
 _PADDING_BITS = (0, 0, 0b1111, 0b11)
 _PAD = (b"", b"", b"==", b"=")
+# Fill to whole 4-character groups for a joint decoding: "A" is six zero bits.
+_FILL = ("", "", "AA", "A")
 
 
 class InvalidBase64Url(TaitoError):
@@ -47,6 +50,35 @@ def decode_canonical(text: str) -> bytes | None:
         return pybase64.b64decode(raw + _PAD[rest], altchars=b"-_", validate=True)
     except binascii.Error:
         return None
+
+
+def decode_canonical_all(texts: Sequence[str]) -> list[bytes] | None:
+    """``[decode_canonical(t) for t in texts]`` in one decoding, or ``None`` when any text is not
+    canonical (the caller then goes one by one to learn which).
+
+    Each text is filled with ``A`` to whole 4-character groups. A canonical text's last group then
+    decodes to its own bytes and zero bytes; non-zero trailing bits would show in the first zero
+    byte, which is checked.
+    """
+    try:
+        joined = "".join([text + _FILL[len(text) % 4] for text in texts])
+    except TypeError:  # not a string
+        return None
+    if not joined.isascii() or "=" in joined or "+" in joined or "/" in joined:
+        return None
+    try:
+        data = pybase64.b64decode(joined.encode("ascii"), altchars=b"-_", validate=True)
+    except binascii.Error:
+        return None
+    decoded, start = [], 0
+    for text in texts:
+        length = len(text)
+        rest, end = length % 4, start + length * 3 // 4
+        if rest and (rest == 1 or data[end]):  # 4n+1 characters are never canonical
+            return None
+        decoded.append(data[start:end])
+        start += (length + 3) // 4 * 3
+    return decoded
 
 
 def decode(text: str) -> bytes:

@@ -91,15 +91,17 @@ def digests(encoded: Sequence[str], sd_alg: str = DEFAULT_SD_ALG) -> list[str]:
     return [text[start : start + keep] for start in range(0, width * len(hashed), width)]
 
 
-def decode(encoded: str) -> Disclosure:
-    """Parse a Disclosure strictly (RFC 9901 §7.1 checks that need no context)."""
+def decode(encoded: str, raw: bytes | None = None) -> Disclosure:
+    """Parse a Disclosure strictly (RFC 9901 §7.1 checks that need no context). ``raw``: its
+    bytes, when the caller decoded them already (:func:`keys.base64url.decode_canonical_all`)."""
     if not encoded:
         raise MalformedDisclosure("A Disclosure is empty.")
     if len(encoded) > MAX_DISCLOSURE_BYTES:
         raise MalformedDisclosure("A Disclosure is too large.")
-    raw = base64url.decode_canonical(encoded)
     if raw is None:
-        raise MalformedDisclosure("The Disclosure is not canonical base64url.")
+        raw = base64url.decode_canonical(encoded)
+        if raw is None:
+            raise MalformedDisclosure("The Disclosure is not canonical base64url.")
     try:
         array = strict_json.loads(raw, max_bytes=MAX_DISCLOSURE_BYTES)
     except TaitoError as exc:

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
 
+from keys import base64url
 from keys.sd_jwt.disclosure import (
     ELLIPSIS,
     SD,
@@ -182,12 +183,16 @@ def _by_digest(
 
 
 def decode_all(disclosures: Sequence[str], sd_alg: str) -> dict[str, Disclosure]:
-    """The Disclosures by digest, all hashed in one go (:func:`digests`). Errors come in the
-    order of the Disclosures: a duplicate before a malformed one is the error reported."""
+    """The Disclosures by digest, all base64url-decoded in one go when they are canonical, and
+    all hashed in one go (:func:`digests`). Errors come in the order of the Disclosures: a
+    duplicate before a malformed one is the error reported."""
+    raws: Sequence[bytes | None] = base64url.decode_canonical_all(disclosures) or [None] * len(
+        disclosures
+    )
     decoded: list[Disclosure] = []
     try:
-        for encoded in disclosures:
-            decoded.append(decode(encoded))
+        for encoded, raw in zip(disclosures, raws, strict=True):
+            decoded.append(decode(encoded, raw))
     except MalformedDisclosure:
         _by_digest(disclosures[: len(decoded)], decoded, sd_alg)
         raise

@@ -104,6 +104,37 @@ def test_base64url_matches_the_reference_on_random_and_mutated_inputs() -> None:
     assert base64url.decode_canonical(b"QQ") is None  # type: ignore[arg-type]
 
 
+def test_joint_base64url_decoding_equals_one_by_one() -> None:
+    # decode_canonical_all: the list decode_canonical gives one by one, or None when any is None
+    rnd = random.Random(11)
+    chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/= \n.!\x00é"
+    outcomes = {True: 0, False: 0}
+    for _ in range(5000):
+        texts = [b64(rnd.randbytes(rnd.randrange(0, 60))) for _ in range(rnd.randrange(0, 8))]
+        if texts and rnd.random() < 0.7:  # one character of one text replaced by anything
+            which = rnd.randrange(len(texts))
+            text = texts[which] or "A"
+            at = rnd.choice(
+                (len(text) - 1, rnd.randrange(len(text)))
+            )  # trailing bits half the time
+            texts[which] = text[:at] + rnd.choice(chars) + text[at + 1 :] + rnd.choice(("", "A"))
+        one_by_one = [base64url.decode_canonical(text) for text in texts]
+        expected = None if None in one_by_one else one_by_one
+        assert base64url.decode_canonical_all(texts) == expected, texts
+        outcomes[expected is not None] += 1
+    assert min(outcomes.values()) > 1000
+    # every trailing-bit value of a 2- and 3-character last group, after a text that fills its own
+    for last in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_":
+        for text in ("Q" + last, "QU" + last):
+            expected_one = base64url.decode_canonical(text)
+            joint = base64url.decode_canonical_all(["QUJD", text, "QQ"])
+            assert joint == (None if expected_one is None else [b"ABC", expected_one, b"A"])
+    assert base64url.decode_canonical_all([b"QUJD"]) is None  # type: ignore[list-item]
+    assert base64url.decode_canonical_all([]) == []
+    # four texts of 4n+1 characters fill whole groups together: still refused
+    assert base64url.decode_canonical_all(["QUJD", "QUJDR", "QUJDR", "Q", "QUJDRQUJD"]) is None
+
+
 # --- strict JSON ---------------------------------------------------------------------------------
 
 _PIECES = [

@@ -962,6 +962,13 @@ def test_a_malformed_disclosure_and_a_duplicate_give_the_error_of_the_first() ->
         decode_all([D_NAME, D_NAME, "!!!"], "sha-256")
     with pytest.raises(e.MalformedDisclosure):
         decode_all([D_NAME, "!!!", D_NAME], "sha-256")
+    # the same with base64url that decodes (all in one go) to something that is not a Disclosure
+    not_json, not_array = base64url.encode(b"[1,"), base64url.encode(b'{"a": 1}')
+    for malformed in (not_json, not_array, ""):
+        with pytest.raises(e.DuplicateDisclosure):
+            decode_all([D_NAME, D_NAME, malformed], "sha-256")
+        with pytest.raises(e.MalformedDisclosure):
+            decode_all([D_NAME, malformed, D_NAME], "sha-256")
 
 
 def test_infinite_time_claim_is_refused() -> None:
