@@ -34,7 +34,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.utils import CryptographyDeprecationWarning
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 from cryptography.x509.verification import (
     ExtensionPolicy,
     PolicyBuilder,
@@ -193,13 +193,15 @@ def make_seal_certificate(
     days: int,
     serial: int | None = None,
     crl_url: str | None = None,
+    ocsp_url: str | None = None,
 ) -> Certificate:
     """An electronic-seal certificate for a legal person, issued by ``ca_cert``.
 
     Subject per ETSI EN 319 412-3 §4.2.1: commonName, organizationName, countryName and, when
     given, organizationIdentifier (OID 2.5.4.97, e.g. ``"VATFI-12345678"``). Key usage per
     ETSI EN 319 412-2 §4.3.2 for seals: digitalSignature and nonRepudiation (contentCommitment).
-    ``crl_url``: where the CA publishes its CRL (RFC 5280 §4.2.1.13 cRLDistributionPoints).
+    ``crl_url``: where the CA publishes its CRL (RFC 5280 §4.2.1.13 cRLDistributionPoints);
+    ``ocsp_url``: its OCSP responder (RFC 5280 §4.2.2.1 authorityInfoAccess, id-ad-ocsp).
     """
     hash_algorithm = _hash_for(ca_key)
     _check_public(subject_key)
@@ -231,6 +233,7 @@ def make_seal_certificate(
         serial,
         seal=True,
         crl_url=crl_url,
+        ocsp_url=ocsp_url,
     )
     return builder.sign(ca_key.raw, hash_algorithm)
 
@@ -246,10 +249,12 @@ def _end_entity(
     *,
     seal: bool,
     crl_url: str | None,
+    ocsp_url: str | None = None,
 ) -> x509.CertificateBuilder:
     """An end-entity certificate under ``ca_cert``: cA=FALSE, keyUsage digitalSignature (and
-    nonRepudiation for a seal), key identifiers (RFC 5280 §4.2.1.1-3, §4.2.1.9), and where the CA
-    publishes its CRL when ``crl_url`` is given (§4.2.1.13 cRLDistributionPoints)."""
+    nonRepudiation for a seal), key identifiers (RFC 5280 §4.2.1.1-3, §4.2.1.9), where the CA
+    publishes its CRL when ``crl_url`` is given (§4.2.1.13 cRLDistributionPoints) and its OCSP
+    responder when ``ocsp_url`` is (§4.2.2.1 authorityInfoAccess)."""
     not_before, not_after = _period(now, days)
     builder = (
         x509.CertificateBuilder()
@@ -283,6 +288,11 @@ def _end_entity(
             critical=False,
         )
     )
+    if ocsp_url is not None:
+        access = x509.AccessDescription(
+            AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url)
+        )
+        builder = builder.add_extension(x509.AuthorityInformationAccess([access]), critical=False)
     if crl_url is None:
         return builder
     point = x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)

@@ -1,27 +1,28 @@
 """Revocation of the certificates behind a seal: each certificate of a validated chain, the trust
-anchor aside, checked against the CRL its issuer publishes (RFC 5280 §6.3), fetched through
-:class:`~verifier.http.GuardedHttp` (plain ``http`` allowed: a CRL is signed, §4.2.1.13).
+anchor aside, checked against the CRL its issuer publishes (RFC 5280 §6.3) or, when it names no
+CRL or none can be relied on, with its issuer's OCSP responder (RFC 6960, GET as RFC 5019 §5
+describes). Both are fetched through :class:`~verifier.http.GuardedHttp`, plain ``http`` allowed:
+CRLs and OCSP responses are signed (RFC 5280 §4.2.1.13, RFC 6960 Appendix A.1).
 
 Results: one ``issuer_key`` check for the chain.
 
-=============================================  ========  ======================================
-outcome                                        status    code
-=============================================  ========  ======================================
-every certificate on a current CRL, none       passed    ``certificate_not_revoked``
-revoked
-a certificate is on its issuer's CRL           failed    ``certificate_revoked``
-a CRL could not be fetched or relied on        failed*   ``certificate_revocation_unknown``
-a certificate names no CRL distribution point  warning   ``no_revocation_source``
-=============================================  ========  ======================================
+======================================================  ========  ==================================
+outcome                                                 status    code
+======================================================  ========  ==================================
+each certificate on a current CRL, or "good" by OCSP    passed    ``certificate_not_revoked``
+a certificate on its issuer's CRL or "revoked" by OCSP  failed    ``certificate_revoked``
+no CRL or OCSP answer could be relied on                failed*   ``certificate_revocation_unknown``
+a certificate names no CRL and no OCSP responder        warning   ``no_revocation_source``
+======================================================  ========  ==================================
 
 \\* a ``warning`` instead under :attr:`~verifier.status.StatusPolicy.unknown_status_is_warning`,
-the operator's one switch for "status could not be determined". OCSP is not spoken: a certificate
-that names only an OCSP responder is reported as ``no_revocation_source``.
+the operator's one switch for "status could not be determined".
 
 A verified CRL is used again for :attr:`CertificateStatusChecker.max_age` (an hour by default),
 never past its ``nextUpdate``: CAs publish revocations in new CRLs well before the old one's
 ``nextUpdate``, and "revoked" should not wait a day to show. After that the CRL is fetched again
-(a conditional request when the server sent validators) and verified again.
+(a conditional request when the server sent validators) and verified again. A "good" OCSP answer
+is held the same way; "revoked" and unusable answers are never held.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from typing import Literal
 
 from cryptography import x509 as pyca_x509
 
-from keys import crl
+from keys import crl, ocsp
 from keys.x509 import Certificate
 from schemas.errors import TaitoError
 from verifier.http import FetchError, GuardedHttp
@@ -70,6 +71,8 @@ class CertificateStatusChecker:
         self.max_age = max_age
         # URL -> (issuer, verified CRL, when it was fetched)
         self._held: OrderedDict[str, tuple[Certificate, CRL, datetime]] = OrderedDict()
+        # OCSP request URL -> until when its "good" answer is held
+        self._good: OrderedDict[str, datetime] = OrderedDict()
 
     def check(self, path: Sequence[Certificate], *, now: datetime) -> Check:
         """One ``issuer_key`` check for the chain. Never raises for what the chain or a CRL
@@ -78,10 +81,11 @@ class CertificateStatusChecker:
         try:
             for certificate, issuer in pairwise(path):
                 urls = crl.distribution_points(certificate)
-                if not urls:
+                responders = ocsp.responders(certificate)
+                if not urls and not responders:
                     unchecked.append(_subject(certificate))
                     continue
-                self._check_one(certificate, issuer, urls, now)
+                self._check_one(certificate, issuer, urls, responders, now)
         except crl.CertificateRevoked as exc:
             return Check("issuer_key", "failed", exc.code, exc.detail)
         except TaitoError as exc:
@@ -94,13 +98,14 @@ class CertificateStatusChecker:
                 "issuer_key",
                 "warning",
                 "no_revocation_source",
-                f"Revocation was not checked: {unchecked[0]!r} names no CRL distribution point.",
+                f"Revocation was not checked: {unchecked[0]!r} names no CRL distribution point "
+                "and no OCSP responder.",
             )
         return Check(
             "issuer_key",
             "passed",
             "certificate_not_revoked",
-            "No certificate of the seal's chain is on its issuer's current revocation list.",
+            "No certificate of the seal's chain is revoked (its issuer's current CRL or OCSP).",
         )
 
     def _unknown(self, why: str) -> Check:
@@ -109,8 +114,14 @@ class CertificateStatusChecker:
         return Check("issuer_key", status, crl.RevocationUnknown.code, message)
 
     def _check_one(
-        self, certificate: Certificate, issuer: Certificate, urls: list[str], now: datetime
+        self,
+        certificate: Certificate,
+        issuer: Certificate,
+        urls: list[str],
+        responders: list[str],
+        now: datetime,
     ) -> None:
+        """The first CRL, then OCSP answer, that can be relied on decides (none: unknown)."""
         problems: list[str] = []
         for url in urls[:MAX_POINTS]:
             try:
@@ -121,9 +132,37 @@ class CertificateStatusChecker:
                 raise
             except (FetchError, crl.RevocationUnknown) as exc:
                 problems.append(f"{url[:200]}: {exc.detail}")
+        for responder in responders[:MAX_POINTS]:
+            try:
+                self._ask(
+                    ocsp.request_url(responder, certificate, issuer), certificate, issuer, now
+                )
+                return
+            except crl.CertificateRevoked:
+                raise
+            except (FetchError, crl.RevocationUnknown) as exc:
+                problems.append(f"OCSP {responder[:200]}: {exc.detail}")
         raise crl.RevocationUnknown(
-            f"No CRL of {_subject(issuer)!r} could be relied on ({'; '.join(problems)})."
+            f"Neither a CRL nor OCSP of {_subject(issuer)!r} could be relied on "
+            f"({'; '.join(problems)})."
         )
+
+    def _ask(self, url: str, certificate: Certificate, issuer: Certificate, now: datetime) -> None:
+        # the request URL names the certificate (issuer name and key hashes, serial)
+        held = self._good.get(url)
+        if held is not None and now < held:
+            self._good.move_to_end(url)
+            return
+        data = self.http.get(url, accept=ocsp.ACCEPT, now=now, signed=True).content
+        good = ocsp.check_response(
+            data, certificate, issuer, now=now, clock_skew=self.clock_skew, max_age=self.max_age
+        )
+        until = now + self.max_age
+        if good.next_update is not None:
+            until = min(until, good.next_update)
+        self._good[url] = until
+        while len(self._good) > MAX_HELD:
+            self._good.popitem(last=False)
 
     def _current(self, url: str, issuer: Certificate, now: datetime) -> CRL:
         held = self._held.get(url)

@@ -119,8 +119,8 @@ def _certificate_key(
         raise _bad(
             f"The request's certificate is not trusted: {exc.detail}", "invalid_client"
         ) from exc
-    # RFC 5280 §6.3: a certificate its CA revoked (or whose CRL cannot be relied on) certifies
-    # nothing; one that names no CRL passes with the chain (the same policy as a seal's).
+    # RFC 5280 §6.3 / RFC 6960: a certificate its CA revoked (or whose CRL or OCSP answer cannot be
+    # relied on) certifies nothing; one that names neither passes with the chain (as a seal's).
     revocation = context.verifier.certificates.check(path, now=context.clock())
     if revocation.status == "failed":
         raise _bad(

@@ -22,19 +22,36 @@ CA = make_ca("Taito Test CA", CA_KEY, now=NOW - timedelta(days=30), days=3650)
 LEAF_KEY = jwk.generate("p256")
 
 
-def _leaf(serial: int = 4242, crl_url: str | None = CRL_URL) -> Certificate:
+def seal_certificate(
+    *,
+    ca: Certificate = CA,
+    ca_key: jwk.PrivateKey = CA_KEY,
+    key: jwk.PrivateKey = LEAF_KEY,
+    serial: int = 4242,
+    now: datetime = NOW,
+    crl_url: str | None = None,
+    ocsp_url: str | None = None,
+    organisation_identifier: str | None = None,
+) -> Certificate:
+    """A seal certificate valid from a day before ``now`` for a year; the other test modules of
+    revocation build theirs with it too."""
     return make_seal_certificate(
-        CA,
-        CA_KEY,
-        LEAF_KEY.public_key(),
+        ca,
+        ca_key,
+        key.public_key(),
         organisation="Esimerkkiyliopisto",
         country="FI",
-        organisation_identifier=None,
-        now=NOW - timedelta(days=1),
+        organisation_identifier=organisation_identifier,
+        now=now - timedelta(days=1),
         days=365,
         serial=serial,
         crl_url=crl_url,
+        ocsp_url=ocsp_url,
     )
+
+
+def _leaf(serial: int = 4242, crl_url: str | None = CRL_URL) -> Certificate:
+    return seal_certificate(serial=serial, crl_url=crl_url)
 
 
 LEAF = _leaf()

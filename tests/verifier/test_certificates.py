@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import unquote
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp as pyca_ocsp
 
-from keys import crl, jades, jwk
+from keys import crl, jades, jwk, ocsp
 from keys.signing import KeySigner
-from keys.x509 import Certificate, make_ca, make_seal_certificate
-from tests.keys.test_crl import build_crl
+from keys.x509 import Certificate, make_ca
+from tests.keys.test_crl import build_crl, seal_certificate
 from tests.verifier.test_http import LoopbackServer
 from verifier.certificates import CertificateStatusChecker
 from verifier.credential import VerificationReport, VerifyOptions, verify_credential
@@ -31,18 +36,16 @@ def http() -> Iterator[GuardedHttp]:
         yield client
 
 
-def _leaf(crl_url: str | None, serial: int = 4242) -> Certificate:
-    return make_seal_certificate(
-        CA,
-        CA_KEY,
-        SEAL_KEY.public_key(),
-        organisation="Esimerkkiyliopisto",
-        country="FI",
-        organisation_identifier="NTRFI-1234567-8",
-        now=NOW - timedelta(days=1),
-        days=365,
+def _leaf(crl_url: str | None, serial: int = 4242, ocsp_url: str | None = None) -> Certificate:
+    return seal_certificate(
+        ca=CA,
+        ca_key=CA_KEY,
+        key=SEAL_KEY,
         serial=serial,
+        now=NOW,
         crl_url=crl_url,
+        ocsp_url=ocsp_url,
+        organisation_identifier="NTRFI-1234567-8",
     )
 
 
@@ -210,3 +213,118 @@ def test_an_unexpected_error_is_an_unknown_status_not_a_crash(
     check = CertificateStatusChecker(http).check([_leaf(_publish(server)), CA], now=NOW)
     assert (check.status, check.code) == ("failed", "certificate_revocation_unknown")
     assert "RuntimeError" in check.message and "a parser bug" not in check.message
+
+
+# --- OCSP (RFC 6960), for certificates that name a responder ------------------------------------
+
+
+def _ocsp_leaf(responder: str, *, serial: int = 4242, crl_url: str | None = None) -> Certificate:
+    return _leaf(crl_url, serial, ocsp_url=responder)
+
+
+class Responder:
+    """An OCSP responder on the loopback server: it reads the CertID from each GET request
+    (RFC 6960 Appendix A.1) and answers from ``revoked`` (serials), signed by the CA."""
+
+    def __init__(self, server: LoopbackServer) -> None:
+        self.server = server
+        self.url = server.url("/ocsp")
+        self.revoked: set[int] = set()
+        self.status = 200
+
+    def serve(self, leaf: Certificate) -> Certificate:
+        path = ocsp.request_url(self.url, leaf, CA).removeprefix(self.server.url(""))
+        self.server.routes[path] = self._answer
+        return leaf
+
+    def _answer(self, handler: BaseHTTPRequestHandler) -> None:
+        encoded = handler.path.rpartition("/")[2]
+        request = pyca_ocsp.load_der_ocsp_request(base64.b64decode(unquote(encoded)))
+        revoked = request.serial_number in self.revoked
+        body = (
+            pyca_ocsp.OCSPResponseBuilder()
+            .add_response_by_hash(
+                issuer_name_hash=request.issuer_name_hash,
+                issuer_key_hash=request.issuer_key_hash,
+                serial_number=request.serial_number,
+                algorithm=request.hash_algorithm,
+                cert_status=pyca_ocsp.OCSPCertStatus.REVOKED
+                if revoked
+                else pyca_ocsp.OCSPCertStatus.GOOD,
+                this_update=NOW - timedelta(minutes=5),
+                next_update=NOW + timedelta(hours=12),
+                revocation_time=NOW - timedelta(hours=1) if revoked else None,
+                revocation_reason=None,
+            )
+            .responder_id(pyca_ocsp.OCSPResponderEncoding.HASH, CA)
+            .sign(CA_KEY.raw, hashes.SHA256())
+            .public_bytes(serialization.Encoding.DER)
+        )
+        handler.send_response(self.status)
+        handler.send_header("Content-Type", ocsp.ACCEPT)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+
+@pytest.fixture
+def responder(server: LoopbackServer) -> Responder:
+    return Responder(server)
+
+
+def test_a_certificate_naming_only_a_responder_is_checked_by_ocsp_and_the_answer_held(
+    responder: Responder, http: GuardedHttp
+) -> None:
+    leaf = responder.serve(_ocsp_leaf(responder.url))
+    checker = CertificateStatusChecker(http)
+    for minutes in (0, 30, 59):
+        check = checker.check([leaf, CA], now=NOW + timedelta(minutes=minutes))
+        assert (check.status, check.code) == ("passed", "certificate_not_revoked")
+    assert len(responder.server.requests) == 1  # held for max_age (an hour)
+    path, headers = responder.server.requests[0]
+    assert path.startswith("/ocsp/") and headers["accept"] == "application/ocsp-response"
+    responder.revoked.add(4242)
+    http.clear_cache()
+    check = checker.check([leaf, CA], now=NOW + timedelta(minutes=61))
+    assert (check.status, check.code) == ("failed", "certificate_revoked")
+    assert "(OCSP)" in check.message
+
+
+def test_a_revoked_answer_fails_a_sealed_credential(
+    responder: Responder, http: GuardedHttp
+) -> None:
+    responder.revoked.add(4242)
+    report = _verify(
+        _sealed(responder.serve(_ocsp_leaf(responder.url))), CertificateStatusChecker(http)
+    )
+    assert _issuer_key(report) == [("failed", "certificate_revoked")]
+    assert not report.verified
+
+
+def test_ocsp_answers_when_no_crl_can_be_relied_on(responder: Responder, http: GuardedHttp) -> None:
+    missing_crl = responder.server.url("/missing.crl")  # 404
+    leaf = responder.serve(_ocsp_leaf(responder.url, crl_url=missing_crl))
+    check = CertificateStatusChecker(http).check([leaf, CA], now=NOW)
+    assert (check.status, check.code) == ("passed", "certificate_not_revoked")
+    assert [p.split("/")[1] for p, _ in responder.server.requests] == ["missing.crl", "ocsp"]
+
+
+def test_a_responder_that_fails_leaves_the_status_unknown(
+    responder: Responder, http: GuardedHttp
+) -> None:
+    responder.status = 500
+    leaf = responder.serve(_ocsp_leaf(responder.url))
+    check = CertificateStatusChecker(http).check([leaf, CA], now=NOW)
+    assert (check.status, check.code) == ("failed", "certificate_revocation_unknown")
+    assert "OCSP" in check.message and "HTTP 500" in check.message
+    lenient = CertificateStatusChecker(http, unknown_is_warning=True).check([leaf, CA], now=NOW)
+    assert (lenient.status, lenient.code) == ("warning", "certificate_revocation_unknown")
+
+
+def test_the_address_guard_applies_to_responders(responder: Responder) -> None:
+    leaf = responder.serve(_ocsp_leaf(responder.url))
+    with GuardedHttp(HttpPolicy()) as production:
+        check = CertificateStatusChecker(production).check([leaf, CA], now=NOW)
+    assert (check.status, check.code) == ("failed", "certificate_revocation_unknown")
+    assert "non-public address" in check.message
+    assert responder.server.requests == []
