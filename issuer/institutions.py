@@ -9,19 +9,19 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from issuer import audit
+from issuer import audit, seal_ca
 from issuer.context import Caller, IssuerContext, hash_secret
 from issuer.errors import Conflict, Forbidden, NotFound
 from issuer.formats.open_badges import profile
 from issuer.models import ApiKeyCreate, InstitutionCreate
-from issuer.tables import ApiKey, Institution
+from issuer.tables import ApiKey, Institution, SealCertificate
 from keys import did as dids
 from keys import x509
-from keys.jwk import KeyType, PublicKey, generate
+from keys.jwk import KeyType, generate
 from keys.signing import KeySigner
 from keys.store import StoredKey
 from schemas.errors import TaitoError, ValidationFailed
-from schemas.learning import IssuerProfile, text_in
+from schemas.learning import IssuerProfile
 
 
 def owner(slug: str) -> str:
@@ -99,7 +99,7 @@ def create(
         audit.record(session, caller, institution.id, "key.created", row.kid, key_type=key_type)
     audit.record(session, caller, institution.id, "institution.created", body.slug)
     if context.seal_ca is not None and "p256" in keys:
-        _certify_seal(context, institution, keys["p256"].public_key())
+        seal_ca.certify(session, context, institution, keys["p256"].public_key())
     session.commit()
     session.refresh(institution)
     return institution
@@ -160,8 +160,26 @@ def rotate_key(
         session.add(row)
     row = store.add(session, owner(institution.slug), key, _kid(institution.did, key.public_key()))
     audit.record(session, caller, institution.id, "key.rotated", row.kid, key_type=key_type)
+    if key_type == "p256" and context.seal_ca is not None and _sealed_here(session, institution):
+        # the CA certifies the new seal key; the old certificate stays valid for the seals made
+        certificate = seal_ca.certify(session, context, institution, key.public_key())
+        audit.record(
+            session,
+            caller,
+            institution.id,
+            "seal_certificate.issued",
+            f"{certificate.serial_number:x}",
+        )
     session.commit()
     return row
+
+
+def _sealed_here(session: Session, institution: Institution) -> bool:
+    """Whether the installed seal certificate is one the configured CA issued (or none is)."""
+    if not institution.seal_chain_pem:
+        return True
+    leaf = x509.load_pem_chain(institution.seal_chain_pem.encode())[0]
+    return seal_ca.issued(session, institution, leaf)
 
 
 def did_document(
@@ -241,24 +259,6 @@ def revoke_api_key(
     return row
 
 
-def _certify_seal(context: IssuerContext, institution: Institution, key: PublicKey) -> None:
-    """Have the configured CA certify the institution's P-256 key as its seal (ETSI EN 319 412-3)."""
-    assert context.seal_ca is not None
-    ca_cert, ca_key = context.seal_ca
-    profile = institution.profile
-    certificate = x509.make_seal_certificate(
-        ca_cert,
-        ca_key,
-        key,
-        organisation=text_in(profile["legal_name"], profile.get("language", "en")) or "",
-        country=profile["country"],
-        organisation_identifier=profile.get("legal_identifier"),
-        now=context.clock(),
-        days=365,
-    )
-    institution.seal_chain_pem = x509.dump_pem([certificate, ca_cert]).decode()
-
-
 def install_seal_chain(
     session: Session, context: IssuerContext, caller: Caller, institution: Institution, pem: str
 ) -> list[Any]:
@@ -287,3 +287,23 @@ def install_seal_chain(
     )
     session.commit()
     return chain
+
+
+def revoke_seal_certificate(
+    session: Session,
+    context: IssuerContext,
+    caller: Caller,
+    institution: Institution,
+    serial: str | None,
+    reason: str,
+) -> SealCertificate:
+    """Revoke a seal certificate the configured CA issued to the institution (RFC 5280 §5.3.1)."""
+    authorize(caller, institution, "issuer:admin")
+    assert institution.id is not None
+    row = seal_ca.revoke(session, context, institution, serial, reason)
+    audit.record(
+        session, caller, institution.id, "seal_certificate.revoked", row.serial, reason=row.reason
+    )
+    session.commit()
+    session.refresh(row)
+    return row

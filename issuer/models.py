@@ -68,6 +68,31 @@ class KeyRotate(_Body):
     key_type: KeyTypeName = "ed25519"
 
 
+# RFC 5280 §5.3.1 CRLReason names an institution may give (certificateHold and removeFromCRL
+# belong to suspension, cACompromise and aACompromise to the CA)
+SealRevocationReason = Literal[
+    "unspecified",
+    "keyCompromise",
+    "affiliationChanged",
+    "superseded",
+    "cessationOfOperation",
+    "privilegeWithdrawn",
+]
+
+
+class SealRevoke(_Body):
+    """Revoke a seal certificate the server's seal CA issued (the installed one by default)."""
+
+    serial: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{1,40}$")
+    reason: SealRevocationReason = "unspecified"
+
+
+class SealRevoked(BaseModel):
+    serial: str
+    revoked_at: datetime
+    reason: str
+
+
 class AchievementPublic(BaseModel):
     id: str
     url: str

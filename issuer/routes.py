@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from issuer import achievements, audit, institutions, issuance, oid4vci
+from issuer import achievements, audit, institutions, issuance, oid4vci, seal_ca
 from issuer import status as statuses
 from issuer.context import CallerDep, ContextDep, SessionDep
 from issuer.formats import sd_jwt_vc
@@ -25,6 +25,8 @@ from issuer.models import (
     InstitutionCreate,
     InstitutionPublic,
     KeyRotate,
+    SealRevoke,
+    SealRevoked,
     StatusChange,
     StatusMessageSet,
 )
@@ -412,6 +414,73 @@ async def install_seal_certificate(
         session, context, caller, institutions.get(session, slug), pem
     )
     return {"subject": chain[0].subject.rfc4514_string(), "certificates": len(chain)}
+
+
+# --- the seal CA's certificate, CRL and OCSP responder (issuer/seal_ca.py) -------------------
+# Public, as RFC 5280 §4.2.1.13 and RFC 6960 expect; signed documents, so they may travel over http.
+SEAL_CA_CACHE = {"Cache-Control": "public, max-age=300"}  # RFC 5019 §6.2: within nextUpdate
+
+
+@router.get(
+    "/seal-ca/certificate",
+    responses=_returns(seal_ca.PEM_MEDIA_TYPE),
+    summary="The seal CA's certificate (PEM): the trust anchor for the seals it certifies",
+)
+def seal_ca_certificate(context: ContextDep) -> Response:
+    return Response(seal_ca.certificate_pem(context), media_type=seal_ca.PEM_MEDIA_TYPE)
+
+
+@router.get(
+    "/seal-ca/crl",
+    responses=_returns(seal_ca.CRL_MEDIA_TYPE),
+    summary="The seal CA's certificate revocation list (DER, RFC 5280 §5)",
+)
+def seal_ca_crl(context: ContextDep, session: SessionDep) -> Response:
+    return Response(
+        seal_ca.crl(session, context), media_type=seal_ca.CRL_MEDIA_TYPE, headers=SEAL_CA_CACHE
+    )
+
+
+@router.get(
+    "/seal-ca/ocsp/{encoded:path}",
+    responses=_returns(seal_ca.OCSP_RESPONSE_MEDIA_TYPE),
+    summary="OCSP over GET: the base64 DER request in the path (RFC 6960 Appendix A.1)",
+)
+def seal_ca_ocsp_get(encoded: str, context: ContextDep, session: SessionDep) -> Response:
+    answer = seal_ca.ocsp_response(session, context, seal_ca.ocsp_request_from_path(encoded))
+    return Response(answer, media_type=seal_ca.OCSP_RESPONSE_MEDIA_TYPE, headers=SEAL_CA_CACHE)
+
+
+@router.post(
+    "/seal-ca/ocsp",
+    responses=_returns(seal_ca.OCSP_RESPONSE_MEDIA_TYPE),
+    openapi_extra={
+        "requestBody": {
+            "content": {seal_ca.OCSP_REQUEST_MEDIA_TYPE: {"schema": {"type": "string"}}},
+            "required": True,
+        }
+    },
+    summary="OCSP over POST: a DER application/ocsp-request (RFC 6960 Appendix A.1)",
+)
+async def seal_ca_ocsp_post(request: Request, context: ContextDep, session: SessionDep) -> Response:
+    data = await request.body()
+    answer = seal_ca.ocsp_response(session, context, data)
+    return Response(answer, media_type=seal_ca.OCSP_RESPONSE_MEDIA_TYPE)
+
+
+@router.post(
+    "/issuers/{slug}/seal-certificate/revoke",
+    responses=PROBLEMS,
+    summary="Revoke a seal certificate this server's seal CA issued (CRL and OCSP show it)",
+)
+def revoke_seal_certificate(
+    slug: str, body: SealRevoke, caller: CallerDep, context: ContextDep, session: SessionDep
+) -> SealRevoked:
+    row = institutions.revoke_seal_certificate(
+        session, context, caller, institutions.get(session, slug), body.serial, body.reason
+    )
+    assert row.revoked_at is not None and row.reason is not None
+    return SealRevoked(serial=row.serial, revoked_at=row.revoked_at, reason=row.reason)
 
 
 @router.get(

@@ -150,3 +150,22 @@ class StatusEntry(SQLModel, table=True):
         )
     )
     value: int = 0
+
+
+class SealCertificate(SQLModel, table=True):
+    """A seal certificate the configured CA issued: what its CRL and OCSP responder answer for
+    (``issuer/seal_ca.py``). A revoked one keeps its row: a CRL lists it until it expires."""
+
+    __tablename__ = "seal_certificate"
+
+    id: int | None = Field(default=None, primary_key=True)
+    issuer_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("issuer.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    serial: str = Field(unique=True, max_length=64)  # hex, as RFC 5280 §4.1.2.2 allows 20 octets
+    issued_at: datetime = Field(default_factory=_now)
+    not_after: datetime
+    revoked_at: datetime | None = None
+    reason: str | None = Field(default=None, max_length=32)  # RFC 5280 §5.3.1 CRLReason name

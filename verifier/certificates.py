@@ -74,6 +74,11 @@ class CertificateStatusChecker:
         # OCSP request URL -> until when its "good" answer is held
         self._good: OrderedDict[str, datetime] = OrderedDict()
 
+    def clear(self) -> None:
+        """Forget the held CRLs and OCSP answers: the next check fetches afresh."""
+        self._held.clear()
+        self._good.clear()
+
     def check(self, path: Sequence[Certificate], *, now: datetime) -> Check:
         """One ``issuer_key`` check for the chain. Never raises for what the chain or a CRL
         server holds."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from keys import jwk
-from tests.e2e.conftest import Learner, Server
+from tests.e2e.conftest import OPERATOR, Learner, Server
 
 ESCO_STATS = "http://data.europa.eu/esco/skill/cc7e8ff7-1ab8-4a56-b2fc-2a6b6b8bba1b"
 ESCO_OUTCOME = "http://data.europa.eu/esco/skill/2f3e8f0b-1f0e-4b46-9c4b-0c3a0b8e0f3a"
@@ -64,9 +64,10 @@ def test_every_issued_format_imports_verified(server: Server, learner: Learner) 
         imported[fmt] = detail
     assert _checks(imported["ob3-di"])["status"] == "passed"  # Bitstring status list over HTTP
     assert _checks(imported["sd-jwt-vc"])["status"] == "passed"  # Token status list
-    # the seal chain leads to the trust anchor; the development CA names no CRL, and says so
+    # the seal chain leads to the trust anchor, and the seal CA's CRL (this server, over HTTP)
+    # does not list the seal certificate
     (seal,) = [c for c in imported["elm"]["report"]["checks"] if c["id"] == "issuer_key"]
-    assert (seal["status"], seal["code"]) == ("warning", "no_revocation_source")
+    assert (seal["status"], seal["code"]) == ("passed", "certificate_not_revoked")
     assert "certified by a trusted anchor" in seal["message"]
     # The SD-JWT VC is bound (cnf) to the learner's own holder key: they can present it.
     assert imported["sd-jwt-vc"]["profile"]["holder_bound"] is True
@@ -158,3 +159,27 @@ def test_status_is_rechecked_after_revocation(server: Server, learner: Learner) 
     assert refused.status_code == 422 and refused.json()["code"] == "credential_rejected"
     kept = other.import_credential(download.content, "application/json", accept_unverified=True)
     assert kept.status_code == 201 and kept.json()["status"] == "revoked"
+
+
+def test_a_revoked_seal_certificate_fails_the_europass_credential(
+    server: Server, learner: Learner
+) -> None:
+    # the registrar reports the seal key compromised; the seal CA's CRL says so over HTTP
+    download = server.download(server.issue(["elm"])["id"], "elm")
+    kept = learner.import_credential(download.content, "application/jwt")
+    assert kept.status_code == 201 and kept.json()["verified"], kept.text
+    revoked = server.http.post(
+        f"/issuers/{server.slug}/seal-certificate/revoke",
+        headers={"Authorization": f"Bearer {OPERATOR}"},
+        json={"reason": "keyCompromise"},
+    )
+    assert revoked.status_code == 200, revoked.text
+    server.forget()  # the held CRL would speak for up to an hour
+    server.app.state.verifier.certificates.clear()
+    report = server.http.post(
+        "/verifier/verify", content=download.content, headers={"content-type": "application/jwt"}
+    ).json()
+    (seal,) = [c for c in report["checks"] if c["id"] == "issuer_key"]
+    assert (seal["status"], seal["code"]) == ("failed", "certificate_revoked")
+    assert "keyCompromise" in seal["message"]
+    assert not report["verified"]

@@ -94,6 +94,10 @@ AUTHENTICATED: dict[tuple[str, str], Any] = {
         f"/issuers/{t.slug}/seal-certificate",
         {"content": b"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"},
     ),
+    ("POST", "/issuers/{slug}/seal-certificate/revoke"): lambda t: (
+        f"/issuers/{t.slug}/seal-certificate/revoke",
+        {"json": {"reason": "keyCompromise"}},
+    ),
     ("POST", "/issuers/{slug}/batches"): lambda t: (
         f"/issuers/{t.slug}/batches?achievement_id={t.achievement}",
         {"content": b"row_key,email\nr-1,a@example.fi\n", "headers": {"content-type": "text/csv"}},
@@ -227,6 +231,7 @@ def test_api_key_with_a_forged_secret_is_unauthorized(env: Env) -> None:
         (["credentials:issue", "credentials:revoke"], "GET", "/issuers/{slug}/audit"),
         (["achievements:write"], "POST", "/issuers/{slug}/keys/rotate"),
         (["credentials:issue"], "PUT", "/issuers/{slug}/seal-certificate"),
+        (["credentials:revoke"], "POST", "/issuers/{slug}/seal-certificate/revoke"),
         (["achievements:write"], "POST", "/issuers/{slug}/batches"),
     ],
 )
