@@ -160,7 +160,7 @@ def rotate_key(
         session.add(row)
     row = store.add(session, owner(institution.slug), key, _kid(institution.did, key.public_key()))
     audit.record(session, caller, institution.id, "key.rotated", row.kid, key_type=key_type)
-    if key_type == "p256" and context.seal_ca is not None and _sealed_here(session, institution):
+    if key_type == "p256" and context.seal_ca is not None and _sealed_here(context, institution):
         # the CA certifies the new seal key; the old certificate stays valid for the seals made
         certificate = seal_ca.certify(session, context, institution, key.public_key())
         audit.record(
@@ -174,12 +174,12 @@ def rotate_key(
     return row
 
 
-def _sealed_here(session: Session, institution: Institution) -> bool:
+def _sealed_here(context: IssuerContext, institution: Institution) -> bool:
     """Whether the installed seal certificate is one the configured CA issued (or none is)."""
     if not institution.seal_chain_pem:
         return True
     leaf = x509.load_pem_chain(institution.seal_chain_pem.encode())[0]
-    return seal_ca.issued(session, institution, leaf)
+    return seal_ca.issued_by_ca(context, leaf)
 
 
 def did_document(

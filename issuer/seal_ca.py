@@ -25,6 +25,7 @@ from datetime import timedelta
 from urllib.parse import unquote
 
 from cryptography import x509 as pyca_x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from sqlmodel import Session, col, select
@@ -93,16 +94,14 @@ def certify(
     return certificate
 
 
-def issued(session: Session, institution: Institution, certificate: pyca_x509.Certificate) -> bool:
-    """Whether ``certificate`` is one of this CA's unrevoked certificates for the institution."""
-    row = session.exec(
-        select(SealCertificate).where(
-            SealCertificate.issuer_id == institution.id,
-            SealCertificate.serial == f"{certificate.serial_number:x}",
-            col(SealCertificate.revoked_at).is_(None),
-        )
-    ).first()
-    return row is not None
+def issued_by_ca(context: IssuerContext, certificate: pyca_x509.Certificate) -> bool:
+    """Whether the configured CA signed ``certificate`` (also one from before it kept records)."""
+    ca_cert, _ = configured(context)
+    try:
+        certificate.verify_directly_issued_by(ca_cert)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def revoke(

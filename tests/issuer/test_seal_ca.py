@@ -50,6 +50,20 @@ def _seal_chain(env: Env) -> tuple[Certificate, Certificate]:
     return leaf, ca
 
 
+def _certify(ca: Certificate, ca_key: jwk.PrivateKey, leaf: Certificate) -> Certificate:
+    """A seal certificate for the key ``leaf`` certifies, issued by ``ca`` outside the server."""
+    return make_seal_certificate(
+        ca,
+        ca_key,
+        public_key_of(leaf),
+        organisation="University helsinki",
+        country="FI",
+        organisation_identifier=None,
+        now=_now(),
+        days=30,
+    )
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -152,16 +166,7 @@ def test_installing_another_cas_chain_revokes_nothing(env: Env) -> None:
     leaf, ca = _seal_chain(env)
     other_key = jwk.generate("p256")
     other = make_ca("Another Seal CA", other_key, now=_now() - timedelta(days=1), days=365)
-    theirs = make_seal_certificate(
-        other,
-        other_key,
-        public_key_of(leaf),
-        organisation="University helsinki",
-        country="FI",
-        organisation_identifier=None,
-        now=_now(),
-        days=30,
-    )
+    theirs = _certify(other, other_key, leaf)
     put = f"/issuers/{env.slug}/seal-certificate"
     installed = env.client.put(put, content=dump_pem([theirs, other]), headers=env.admin)
     assert installed.status_code == 200, installed.text
@@ -219,3 +224,20 @@ def test_without_a_seal_ca_the_services_are_not_found(database_url: str, tmp_pat
             response = client.request(method, path)
             assert response.status_code == 404, path
             assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_chain_the_ca_signed_before_it_kept_records_is_renewed_on_rotation(
+    env: Env, tmp_path: Path
+) -> None:
+    leaf, ca = _seal_chain(env)
+    ca_key = jwk.private_key_from_jwk(json.loads((tmp_path / "seal-ca.jwk").read_text()))
+    legacy = _certify(ca, ca_key, leaf)  # as the CA issued them before: no CRL, OCSP or row
+    put = f"/issuers/{env.slug}/seal-certificate"
+    assert env.client.put(put, content=dump_pem([legacy, ca]), headers=env.admin).status_code == 200
+    assert _seal_chain(env)[0] == legacy
+    env.client.post(
+        f"/issuers/{env.slug}/keys/rotate", json={"key_type": "p256"}, headers=env.admin
+    )
+    renewed, _ = _seal_chain(env)
+    assert renewed != legacy and ocsp.responders(renewed) == [OCSP_URL]
+    assert _ocsp(env, renewed, ca)
