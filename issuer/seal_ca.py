@@ -166,8 +166,9 @@ def crl(session: Session, context: IssuerContext) -> bytes:
             pyca_x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key().raw),
             critical=False,
         )
-        # RFC 5280 §5.2.3: a monotonically increasing number; the second of issue serves
-        .add_extension(pyca_x509.CRLNumber(int(now.timestamp())), critical=False)
+        # RFC 5280 §5.2.3: a monotonically increasing number; the microsecond of issue serves (two
+        # CRLs of one second may differ, when a revocation falls between them)
+        .add_extension(pyca_x509.CRLNumber(int(now.timestamp() * 1_000_000)), critical=False)
     )
     for row in rows:
         assert row.revoked_at is not None

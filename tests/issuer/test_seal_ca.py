@@ -88,6 +88,11 @@ def test_seals_name_the_cas_crl_and_responder_and_both_answer_good(env: Env) -> 
     assert ocsp.responders(leaf) == [OCSP_URL]
     assert load_pem_chain(env.client.get("/seal-ca/certificate").content) == [ca]
     crl.check_listed(_crl(env, ca), leaf, now=_now())  # not listed
+    numbers = [
+        _crl(env, ca).extensions.get_extension_for_class(crl.x509.CRLNumber).value.crl_number
+        for _ in range(3)
+    ]
+    assert numbers == sorted(set(numbers))  # RFC 5280 §5.2.3: increasing
     assert _ocsp(env, leaf, ca).next_update is not None
     # OCSP over POST, with a SHA-256 CertID (RFC 6960 Appendix A.1.1)
     request = pyca_ocsp.OCSPRequestBuilder().add_certificate(leaf, ca, hashes.SHA256()).build()
