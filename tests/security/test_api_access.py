@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,6 +145,14 @@ def _victim(env: Env) -> Target:
         content=b"row_key,email\nr-1,a@example.fi\n",
         headers={**env.issuing, "content-type": "text/csv"},
     ).json()["id"]
+    if client.app.state.batch_worker is not None:  # type: ignore[attr-defined]
+        # SQLite: the in-process worker issues the batch in the background; let it finish, so
+        # the victim's audit trail stands still while the attacks run
+        deadline = time.monotonic() + 60
+        path = f"/issuers/{env.slug}/batches/{batch}"
+        while client.get(path, headers=env.issuing).json()["state"] in ("pending", "running"):
+            assert time.monotonic() < deadline, "the batch was not issued within a minute"
+            time.sleep(0.05)
     api_key = client.get(f"/issuers/{env.slug}/api-keys", headers=env.admin).json()[0]["id"]
     return Target(env.slug, achievement, credential, batch, api_key)
 
