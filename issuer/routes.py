@@ -31,6 +31,7 @@ from issuer.models import (
     StatusMessageSet,
 )
 from issuer.tables import AchievementRow, ApiKey, Institution, IssuedCredential
+from keys import crl, ocsp
 from schemas.learning import AchievementSpec
 
 router = APIRouter(tags=["issuer"])
@@ -432,31 +433,29 @@ def seal_ca_certificate(context: ContextDep) -> Response:
 
 @router.get(
     "/seal-ca/crl",
-    responses=_returns(seal_ca.CRL_MEDIA_TYPE),
+    responses=_returns(crl.MEDIA_TYPE),
     summary="The seal CA's certificate revocation list (DER, RFC 5280 §5)",
 )
 def seal_ca_crl(context: ContextDep, session: SessionDep) -> Response:
-    return Response(
-        seal_ca.crl(session, context), media_type=seal_ca.CRL_MEDIA_TYPE, headers=SEAL_CA_CACHE
-    )
+    return Response(seal_ca.crl(session, context), media_type=crl.MEDIA_TYPE, headers=SEAL_CA_CACHE)
 
 
 @router.get(
     "/seal-ca/ocsp/{encoded:path}",
-    responses=_returns(seal_ca.OCSP_RESPONSE_MEDIA_TYPE),
+    responses=_returns(ocsp.RESPONSE_MEDIA_TYPE),
     summary="OCSP over GET: the base64 DER request in the path (RFC 6960 Appendix A.1)",
 )
 def seal_ca_ocsp_get(encoded: str, context: ContextDep, session: SessionDep) -> Response:
     answer = seal_ca.ocsp_response(session, context, seal_ca.ocsp_request_from_path(encoded))
-    return Response(answer, media_type=seal_ca.OCSP_RESPONSE_MEDIA_TYPE, headers=SEAL_CA_CACHE)
+    return Response(answer, media_type=ocsp.RESPONSE_MEDIA_TYPE, headers=SEAL_CA_CACHE)
 
 
 @router.post(
     "/seal-ca/ocsp",
-    responses=_returns(seal_ca.OCSP_RESPONSE_MEDIA_TYPE),
+    responses=_returns(ocsp.RESPONSE_MEDIA_TYPE),
     openapi_extra={
         "requestBody": {
-            "content": {seal_ca.OCSP_REQUEST_MEDIA_TYPE: {"schema": {"type": "string"}}},
+            "content": {ocsp.REQUEST_MEDIA_TYPE: {"schema": {"type": "string"}}},
             "required": True,
         }
     },
@@ -465,7 +464,7 @@ def seal_ca_ocsp_get(encoded: str, context: ContextDep, session: SessionDep) -> 
 async def seal_ca_ocsp_post(request: Request, context: ContextDep, session: SessionDep) -> Response:
     data = await request.body()
     answer = seal_ca.ocsp_response(session, context, data)
-    return Response(answer, media_type=seal_ca.OCSP_RESPONSE_MEDIA_TYPE)
+    return Response(answer, media_type=ocsp.RESPONSE_MEDIA_TYPE)
 
 
 @router.post(

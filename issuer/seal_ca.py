@@ -37,9 +37,6 @@ from keys import x509
 from keys.jwk import PrivateKey, PublicKey
 from schemas.learning import text_in
 
-CRL_MEDIA_TYPE = "application/pkix-crl"  # RFC 2585 §4.2
-OCSP_REQUEST_MEDIA_TYPE = "application/ocsp-request"  # RFC 6960 Appendix C.1
-OCSP_RESPONSE_MEDIA_TYPE = "application/ocsp-response"  # RFC 6960 Appendix C.2
 PEM_MEDIA_TYPE = "application/pem-certificate-chain"  # RFC 8555 §9.1
 MAX_OCSP_REQUEST_BYTES = 8 * 1024
 CRL_LIFETIME = timedelta(days=1)

@@ -28,14 +28,17 @@ from cryptography.x509.oid import CRLEntryExtensionOID, ExtensionOID
 from keys.x509 import Certificate, CertificateChainError, CertificateError, to_utc
 
 __all__ = [
+    "MEDIA_TYPE",
     "CertificateRevoked",
     "RevocationUnknown",
     "check_listed",
     "distribution_points",
+    "revoked",
     "verified",
 ]
 
 MAX_CRL_BYTES = 4 * 1024 * 1024
+MEDIA_TYPE = "application/pkix-crl"  # RFC 5280 §4.2.1.13 / RFC 2585 §4.2
 
 # RFC 5280 §5.2: the CRL extensions this module processes; any other one marked critical makes the
 # CRL unusable. (The issuing distribution point is processed by refusing the partitioned CRLs it
@@ -220,10 +223,23 @@ def _raise_revoked(entry: x509.RevokedCertificate, certificate: Certificate) -> 
             # RFC 5280 §5.3: e.g. certificateIssuer, which only an indirect CRL carries.
             raise RevocationUnknown("A CRL entry has a critical extension Taito does not process.")
     # RFC 5280 §5.3.1: removeFromCRL belongs to delta CRLs, which are refused above.
+    raise revoked(certificate, entry.revocation_date_utc, reason)
+
+
+def revoked(
+    certificate: Certificate,
+    revoked_at: datetime | None,
+    reason: x509.ReasonFlags | None,
+    *,
+    source: str = "",
+) -> CertificateRevoked:
+    """The error for a revoked ``certificate``, said the same way whatever said so (``source``:
+    how, e.g. "OCSP"; a CRL when empty)."""
     subject = certificate.subject.rfc4514_string()[:200]
-    revoked_at = entry.revocation_date_utc.isoformat()
+    when = revoked_at.isoformat() if revoked_at is not None else "an unknown date"
     because = f" ({reason.value})" if reason is not None else ""
-    raise CertificateRevoked(
-        f"The certificate {subject!r} was revoked on {revoked_at}{because}.",
-        extra={"subject": subject, "revoked_at": revoked_at, "reason": reason and reason.value},
+    by = f" ({source})" if source else ""
+    return CertificateRevoked(
+        f"The certificate {subject!r} was revoked on {when}{because}{by}.",
+        extra={"subject": subject, "revoked_at": when, "reason": reason and reason.value},
     )

@@ -34,12 +34,20 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 
-from keys.crl import CertificateRevoked, RevocationUnknown
+from keys.crl import RevocationUnknown, revoked
 from keys.x509 import Certificate, CertificateError, to_utc
 
-__all__ = ["ACCEPT", "Good", "check_response", "request_url", "responders"]
+__all__ = [
+    "REQUEST_MEDIA_TYPE",
+    "RESPONSE_MEDIA_TYPE",
+    "Good",
+    "check_response",
+    "request_url",
+    "responders",
+]
 
-ACCEPT = "application/ocsp-response"  # RFC 6960 Appendix C.2
+REQUEST_MEDIA_TYPE = "application/ocsp-request"  # RFC 6960 Appendix C.1
+RESPONSE_MEDIA_TYPE = "application/ocsp-response"  # RFC 6960 Appendix C.2
 MAX_RESPONSE_BYTES = 256 * 1024
 _CERT_ID_HASHES = (hashes.SHA1, hashes.SHA224, hashes.SHA256, hashes.SHA384, hashes.SHA512)
 
@@ -119,13 +127,7 @@ def check_response(
         return Good(this_update, next_update)
     if status == ocsp.OCSPCertStatus.UNKNOWN:
         raise RevocationUnknown("The OCSP responder does not know the certificate.")
-    subject = certificate.subject.rfc4514_string()[:200]
-    when = revoked_at.isoformat() if revoked_at is not None else "an unknown date"
-    because = f" ({reason.value})" if reason is not None else ""
-    raise CertificateRevoked(
-        f"The certificate {subject!r} was revoked on {when}{because} (OCSP).",
-        extra={"subject": subject, "revoked_at": when, "reason": reason and reason.value},
-    )
+    raise revoked(certificate, revoked_at, reason, source="OCSP")
 
 
 def _load(data: bytes) -> ocsp.OCSPResponse:

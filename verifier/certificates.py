@@ -27,9 +27,10 @@ is held the same way; "revoked" and unusable answers are never held.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Literal
@@ -44,7 +45,6 @@ from verifier.report import Check
 
 log = logging.getLogger("taito.verifier.certificates")
 
-ACCEPT_CRL = "application/pkix-crl"  # RFC 5280 §4.2.1.13 / RFC 2585 §4.1
 MAX_POINTS = 3  # distribution points tried per certificate
 MAX_HELD = 64  # CRLs kept
 CRL = pyca_x509.CertificateRevocationList
@@ -127,38 +127,47 @@ class CertificateStatusChecker:
         now: datetime,
     ) -> None:
         """The first CRL, then OCSP answer, that can be relied on decides (none: unknown)."""
+        sources: list[tuple[str, Callable[[], None]]] = [
+            (url[:200], functools.partial(self._check_crl, url, certificate, issuer, now))
+            for url in urls[:MAX_POINTS]
+        ]
+        sources += [
+            (
+                f"OCSP {responder[:200]}",
+                functools.partial(self._ask, responder, certificate, issuer, now),
+            )
+            for responder in responders[:MAX_POINTS]
+        ]
         problems: list[str] = []
-        for url in urls[:MAX_POINTS]:
+        for source, check in sources:
             try:
-                listed = self._current(url, issuer, now)
-                crl.check_listed(listed, certificate, now=now, clock_skew=self.clock_skew)
+                check()
                 return
             except crl.CertificateRevoked:
                 raise
             except (FetchError, crl.RevocationUnknown) as exc:
-                problems.append(f"{url[:200]}: {exc.detail}")
-        for responder in responders[:MAX_POINTS]:
-            try:
-                self._ask(
-                    ocsp.request_url(responder, certificate, issuer), certificate, issuer, now
-                )
-                return
-            except crl.CertificateRevoked:
-                raise
-            except (FetchError, crl.RevocationUnknown) as exc:
-                problems.append(f"OCSP {responder[:200]}: {exc.detail}")
+                problems.append(f"{source}: {exc.detail}")
         raise crl.RevocationUnknown(
             f"Neither a CRL nor OCSP of {_subject(issuer)!r} could be relied on "
             f"({'; '.join(problems)})."
         )
 
-    def _ask(self, url: str, certificate: Certificate, issuer: Certificate, now: datetime) -> None:
+    def _check_crl(
+        self, url: str, certificate: Certificate, issuer: Certificate, now: datetime
+    ) -> None:
+        listed = self._current(url, issuer, now)
+        crl.check_listed(listed, certificate, now=now, clock_skew=self.clock_skew)
+
+    def _ask(
+        self, responder: str, certificate: Certificate, issuer: Certificate, now: datetime
+    ) -> None:
         # the request URL names the certificate (issuer name and key hashes, serial)
+        url = ocsp.request_url(responder, certificate, issuer)
         held = self._good.get(url)
         if held is not None and now < held:
             self._good.move_to_end(url)
             return
-        data = self.http.get(url, accept=ocsp.ACCEPT, now=now, signed=True).content
+        data = self.http.get(url, accept=ocsp.RESPONSE_MEDIA_TYPE, now=now, signed=True).content
         good = ocsp.check_response(
             data, certificate, issuer, now=now, clock_skew=self.clock_skew, max_age=self.max_age
         )
@@ -181,7 +190,7 @@ class CertificateStatusChecker:
             ):
                 self._held.move_to_end(url)
                 return listed
-        data = self.http.get(url, accept=ACCEPT_CRL, now=now, signed=True).content
+        data = self.http.get(url, accept=crl.MEDIA_TYPE, now=now, signed=True).content
         listed = crl.verified(data, issuer)
         self._held[url] = (issuer, listed, now)
         while len(self._held) > MAX_HELD:

@@ -90,7 +90,6 @@ class Processed:
 class _State:
     by_digest: dict[str, Disclosure]
     seen: set[str] = field(default_factory=set)
-    used: set[str] = field(default_factory=set)
     revealed: list[Revealed | None] = field(default_factory=list)
 
     def reference(self, value: Any) -> Disclosure | None:
@@ -111,8 +110,8 @@ class _State:
             return self.array(node, path, depth)
         return node
 
-    def use(self, key: str, disclosure: Disclosure, path: Path, depth: int) -> Any:
-        self.used.add(key)
+    def use(self, disclosure: Disclosure, path: Path, depth: int) -> Any:
+        # one Revealed per use, and a Disclosure is used at most once (its digest is met once)
         value = disclosure.value
         if depth + 1 > MAX_DEPTH or isinstance(value, _CONTAINERS):
             slot = len(self.revealed)
@@ -149,7 +148,7 @@ class _State:
             # RFC 9901 §7.1: a disclosed name must not already exist.
             if name in result:
                 raise DisclosedClaimExists(f"The claim {name!r} is already present.")
-            result[name] = self.use(entry, disclosure, (*path, name), depth)
+            result[name] = self.use(disclosure, (*path, name), depth)
         return result
 
     def array(self, node: Sequence[Any], path: Path, depth: int) -> list[Any]:
@@ -166,7 +165,7 @@ class _State:
                     raise MalformedDisclosure(
                         "An object Disclosure is referenced as an array element."
                     )
-                result.append(self.use(element[ELLIPSIS], disclosure, (*path, len(result)), depth))
+                result.append(self.use(disclosure, (*path, len(result)), depth))
             else:
                 result.append(self.value(element, (*path, len(result)), depth + 1))
         return result
@@ -205,7 +204,7 @@ def process(payload: Mapping[str, Any], disclosures: Sequence[str], sd_alg: str)
     claims = state.object(payload, (), 0)
     claims.pop(SD_ALG, None)
     # RFC 9901 §7.1: a Disclosure that no digest names is rejected (forged or extra).
-    if len(state.used) != len(state.by_digest):
+    if len(state.revealed) != len(state.by_digest):
         raise UnreferencedDisclosure("A Disclosure is not referenced by the SD-JWT.")
     # no slot is left empty: a parent's, reserved before its children's, is filled after them
     return Processed(claims, cast(tuple[Revealed, ...], tuple(state.revealed)))

@@ -261,7 +261,7 @@ class Responder:
             .public_bytes(serialization.Encoding.DER)
         )
         handler.send_response(self.status)
-        handler.send_header("Content-Type", ocsp.ACCEPT)
+        handler.send_header("Content-Type", ocsp.RESPONSE_MEDIA_TYPE)
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
