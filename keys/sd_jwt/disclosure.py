@@ -106,6 +106,25 @@ def decode(encoded: str, raw: bytes | None = None) -> Disclosure:
         array = strict_json.loads(raw, max_bytes=MAX_DISCLOSURE_BYTES)
     except TaitoError as exc:
         raise MalformedDisclosure(f"A Disclosure is not valid JSON: {exc.detail}") from exc
+    return _from_array(encoded, array)
+
+
+def decode_many(encoded: Sequence[str], raws: Sequence[bytes]) -> list[Disclosure] | None:
+    """``[decode(e, r) for e, r in zip(encoded, raws)]`` when every one is well-formed, or
+    ``None`` when any is not (then :func:`decode` one by one says which, and why). The JSON of
+    all of them is parsed in one call (:func:`schemas.strict_json.loads_all`)."""
+    if not all(encoded) or max(map(len, encoded), default=0) > MAX_DISCLOSURE_BYTES:
+        return None
+    arrays = strict_json.loads_all(raws, max_bytes=MAX_DISCLOSURE_BYTES)
+    if arrays is None:
+        return None
+    try:
+        return [_from_array(e, a) for e, a in zip(encoded, arrays, strict=True)]
+    except MalformedDisclosure:
+        return None
+
+
+def _from_array(encoded: str, array: Any) -> Disclosure:
     if not isinstance(array, list) or len(array) not in (2, 3):
         raise MalformedDisclosure("A Disclosure must be a JSON array of 2 or 3 elements.")
     salt = array[0]

@@ -18,6 +18,7 @@ from keys.sd_jwt.disclosure import (
     Disclosure,
     Path,
     decode,
+    decode_many,
     digests,
 )
 from keys.sd_jwt.errors import (
@@ -185,12 +186,15 @@ def decode_all(disclosures: Sequence[str], sd_alg: str) -> dict[str, Disclosure]
     """The Disclosures by digest, all base64url-decoded in one go when they are canonical, and
     all hashed in one go (:func:`digests`). Errors come in the order of the Disclosures: a
     duplicate before a malformed one is the error reported."""
-    raws: Sequence[bytes | None] = base64url.decode_canonical_all(disclosures) or [None] * len(
-        disclosures
-    )
+    raws = base64url.decode_canonical_all(disclosures)
+    if raws is not None:
+        fast = decode_many(disclosures, raws)
+        if fast is not None:
+            return _by_digest(disclosures, fast, sd_alg)
+    one_by_one: Sequence[bytes | None] = raws or [None] * len(disclosures)
     decoded: list[Disclosure] = []
     try:
-        for encoded, raw in zip(disclosures, raws, strict=True):
+        for encoded, raw in zip(disclosures, one_by_one, strict=True):
             decoded.append(decode(encoded, raw))
     except MalformedDisclosure:
         _by_digest(disclosures[: len(decoded)], decoded, sd_alg)

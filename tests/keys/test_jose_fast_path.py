@@ -234,6 +234,44 @@ def test_strict_json_matches_the_reference_outcomes_and_messages() -> None:
             assert outcome(strict_json.loads, text) == outcome(reference_loads, text)
 
 
+def test_joint_strict_json_parsing_equals_one_by_one() -> None:
+    """``loads_all``: the values ``loads`` gives one by one, or ``None`` (never another value, never
+    a document ``loads`` refuses); and a list whenever every document is one jiter takes as is."""
+    rnd = random.Random(13)
+    outcomes = {True: 0, False: 0}
+    for _ in range(6000):
+        documents = [
+            "".join(rnd.choice(_PIECES) for _ in range(rnd.randrange(1, 8))).encode(
+                "utf-8", "surrogatepass"
+            )
+            if rnd.random() < 0.15
+            else json.dumps([f"s{rnd.randrange(99)}", "n", rnd.randrange(9)]).encode()
+            for _ in range(rnd.randrange(0, 8))
+        ]
+        for limits in ({}, {"max_depth": 3}, {"max_depth": 1}, {"max_bytes": 14}):
+            one_by_one = [outcome(strict_json.loads, d, **limits) for d in documents]
+            joint = strict_json.loads_all(documents, **limits)
+            if joint is not None:
+                assert [("ok", json.dumps(v)) for v in joint] == one_by_one, (documents, limits)
+            depth, size = limits.get("max_depth", 64), limits.get("max_bytes", 1 << 20)
+
+            def plain(d: bytes, depth: int = depth, size: int = size) -> bool:
+                try:
+                    jiter.from_json(d, allow_inf_nan=False, catch_duplicate_keys=True)
+                except ValueError:
+                    return False
+                return len(d) <= size and d.count(b"[") + d.count(b"{") <= depth
+
+            if all(plain(d) for d in documents):
+                assert joint is not None, (documents, limits)
+            outcomes[joint is not None] += 1
+    assert min(outcomes.values()) > 2000
+    # a sum of brackets over the limit, each document within it: still one call
+    assert strict_json.loads_all([b"[[1]]"] * 40, max_depth=2) == [[[1]]] * 40
+    assert strict_json.loads_all([b"[[1]]", b"[[[1]]]"], max_depth=2) is None
+    assert strict_json.loads_all([]) == []
+
+
 def _number_texts(rnd: random.Random) -> list[str]:
     """Numbers as JSON writes them and as people do: every magnitude, exponent forms, huge ints."""
     value = rnd.random() * 10.0 ** rnd.randrange(-320, 308) * rnd.choice((1, -1))

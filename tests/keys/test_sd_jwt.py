@@ -971,6 +971,66 @@ def test_a_malformed_disclosure_and_a_duplicate_give_the_error_of_the_first() ->
             decode_all([D_NAME, malformed, D_NAME], "sha-256")
 
 
+def _reference_decode_all(disclosures: list[str], sd_alg: str) -> dict[str, Any]:
+    """``decode_all`` before the joint parse: each Disclosure decoded on its own."""
+    decoded: list[Any] = []
+
+    def by_digest(count: int) -> dict[str, Any]:
+        result = {digest(t, sd_alg): d for t, d in zip(disclosures[:count], decoded, strict=True)}
+        if len(result) != count:
+            raise e.DuplicateDisclosure("The same Disclosure appears more than once.")
+        return result
+
+    try:
+        for text in disclosures:
+            decoded.append(disclosure_module.decode(text))
+    except e.MalformedDisclosure:
+        by_digest(len(decoded))
+        raise
+    return by_digest(len(decoded))
+
+
+def _decoded(decode_all_: Callable[[list[str], str], dict[str, Any]], texts: list[str]) -> Any:
+    try:
+        return decode_all_(texts, "sha-256")
+    except TaitoError as exc:
+        return type(exc), exc.detail
+
+
+def test_joint_disclosure_decoding_equals_one_by_one() -> None:
+    # decode_all parses the JSON of all the Disclosures in one call when it can (decode_many):
+    # the same Disclosures, or the same error for the same one, as decoding them one by one
+    rnd = __import__("random").Random(5)
+    odd = [
+        "[1,", '{"a": 1}', "[]", '["s"]', '["s", "n", 1, 2]', '[1, "n", 1]', '["s", 1, 1]',
+        '["s", "_sd", 1]', '["s", "...", 1]', '["s", "n", {"a": 1, "a": 2}]', '["s", NaN]',
+        '["\\ud800", "n", 1]', '["s", "n", ' + "[" * 70 + "]" * 70 + "]", "\ufeff[]", "",
+    ]  # fmt: skip
+    outcomes: dict[str, int] = {}
+    for _ in range(3000):
+        texts = [
+            base64url.encode(rnd.choice(odd).encode("utf-8", "surrogatepass"))
+            if rnd.random() < 0.08
+            else _disclosure([f"salt{rnd.randrange(12)}", f"n{rnd.randrange(3)}", rnd.randrange(2)])
+            if rnd.random() < 0.7
+            else _disclosure([f"salt{rnd.randrange(40)}", [rnd.randrange(3)]])
+            for _ in range(rnd.randrange(0, 10))
+        ]
+        expected = _decoded(_reference_decode_all, texts)
+        assert _decoded(decode_all, texts) == expected, texts
+        kind = "ok" if isinstance(expected, dict) else expected[0].__name__
+        outcomes[kind] = outcomes.get(kind, 0) + 1
+    assert outcomes["ok"] > 1000 and outcomes["MalformedDisclosure"] > 300
+    assert outcomes["DuplicateDisclosure"] > 100
+    # the joint path is the one taken for well-formed Disclosures, not the fallback
+    texts = [_disclosure([f"s{i}", f"n{i}", i]) for i in range(12)] + [D_ELEM]
+    raws = base64url.decode_canonical_all(texts)
+    assert raws is not None
+    assert disclosure_module.decode_many(texts, raws) == [
+        disclosure_module.decode(t) for t in texts
+    ]
+
+
 def test_infinite_time_claim_is_refused() -> None:
     header = _b64json({"alg": "EdDSA", "typ": "example+sd-jwt"})
     body = base64url.encode(b'{"exp": 1e400}')
