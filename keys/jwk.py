@@ -45,6 +45,12 @@ _PublicRaw: TypeAlias = Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPu
 _PrivateRaw: TypeAlias = Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
 
+_PUBLIC_CLASS: dict[str, type] = {
+    "ed25519": Ed25519PublicKey,
+    "p256": ec.EllipticCurvePublicKey,
+    "rsa": rsa.RSAPublicKey,
+}
+
 # Stateless algorithm objects, built once rather than on every signature check.
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 _PKCS1V15 = padding.PKCS1v15()
@@ -80,24 +86,36 @@ class PublicKey:
     key_type: KeyType
     raw: _PublicRaw
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.raw, _PUBLIC_CLASS.get(self.key_type, ())):
+            raise UnsupportedKeyType(f"A {self.key_type!r} public key cannot hold this key.")
+        if self.key_type == "p256" and not isinstance(
+            cast(ec.EllipticCurvePublicKey, self.raw).curve, ec.SECP256R1
+        ):
+            raise UnsupportedKeyType("A 'p256' public key is on the P-256 curve.")
+
     @property
     def algorithm(self) -> str:
         return JOSE_ALGORITHM[self.key_type]
 
     def verify(self, signature: bytes, data: bytes) -> None:
         """Raise :class:`InvalidSignature` unless ``signature`` is this key's over ``data``."""
-        raw = self.raw
+        # by key_type, which __post_init__ ties to the raw key's class: isinstance against
+        # cryptography's abstract classes costs a few hundred ns a call on the verification path
+        key_type, raw = self.key_type, self.raw
         try:
-            if isinstance(raw, Ed25519PublicKey):
-                raw.verify(signature, data)
-            elif isinstance(raw, ec.EllipticCurvePublicKey):
+            if key_type == "ed25519":
+                cast(Ed25519PublicKey, raw).verify(signature, data)
+            elif key_type == "p256":
                 if len(signature) != 64:
                     raise InvalidSignature("An ES256 signature is 64 bytes (r || s).")
                 r = int.from_bytes(signature[:32], "big")
                 s = int.from_bytes(signature[32:], "big")
-                raw.verify(encode_dss_signature(r, s), data, _ECDSA_SHA256)
+                cast(ec.EllipticCurvePublicKey, raw).verify(
+                    encode_dss_signature(r, s), data, _ECDSA_SHA256
+                )
             else:
-                raw.verify(signature, data, _PKCS1V15, _SHA256)
+                cast(rsa.RSAPublicKey, raw).verify(signature, data, _PKCS1V15, _SHA256)
         except _CryptoInvalidSignature as exc:
             raise InvalidSignature("The signature does not match the key and data.") from exc
 

@@ -37,9 +37,10 @@ SEPARATOR = "~"
 _CONTAINERS = (dict, list)
 
 
-@dataclass(frozen=True)
-class Serialization:
-    """``<Issuer-signed JWT>~<Disclosure 1>~...~<Disclosure N>~<optional KB-JWT>`` (RFC 9901 §4)."""
+class Serialization(NamedTuple):
+    """``<Issuer-signed JWT>~<Disclosure 1>~...~<Disclosure N>~<optional KB-JWT>`` (RFC 9901 §4).
+
+    A named tuple (immutable), as :class:`Revealed`: one is built per verification."""
 
     issuer_jwt: str
     disclosures: tuple[str, ...]
@@ -63,7 +64,7 @@ def split(text: Any, *, max_bytes: int = MAX_PRESENTATION_BYTES) -> Serializatio
     issuer_jwt, disclosures, key_binding = parts[0], tuple(parts[1:-1]), parts[-1]
     if not issuer_jwt:
         raise MalformedSdJwt("The SD-JWT does not start with the issuer-signed JWT.")
-    if any(not d for d in disclosures):
+    if "" in disclosures:
         raise MalformedSdJwt("The SD-JWT has an empty Disclosure ('~~').")
     without_key_binding = text[: len(text) - len(key_binding)]
     return Serialization(issuer_jwt, disclosures, key_binding, without_key_binding)
@@ -81,8 +82,7 @@ class Revealed(NamedTuple):
     disclosure: Disclosure
 
 
-@dataclass(frozen=True)
-class Processed:
+class Processed(NamedTuple):
     claims: dict[str, Any]
     revealed: tuple[Revealed, ...]
 

@@ -234,3 +234,18 @@ def test_ed25519_secret_multikey_in_64_byte_form() -> None:
     other = jwk.generate("ed25519").public_key().raw_bytes()
     with pytest.raises(InvalidKey):
         multikey.decode_private(multikey.encode_base58btc(multikey.ED25519_PRIV + seed + other))
+
+
+def test_a_public_key_holds_only_a_key_of_its_type() -> None:
+    # PublicKey.verify dispatches on key_type: a key of another type or curve never gets that far
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    ed, p256, rsa = (jwk.generate(t).public_key() for t in jwk.KEY_TYPES)
+    for key_type, raw in [("p256", ed.raw), ("ed25519", p256.raw), ("rsa", p256.raw)]:
+        with pytest.raises(UnsupportedKeyType):
+            jwk.PublicKey(key_type, raw)  # type: ignore[arg-type]
+    with pytest.raises(UnsupportedKeyType):
+        jwk.PublicKey("p256", ec.generate_private_key(ec.SECP384R1()).public_key())
+    with pytest.raises(UnsupportedKeyType):
+        jwk.PublicKey("x25519", ed.raw)  # type: ignore[arg-type]
+    assert jwk.PublicKey("rsa", rsa.raw) == rsa
