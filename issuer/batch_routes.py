@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, Field
 
 from issuer import batches, institutions
 from issuer.batch_tables import Batch
-from issuer.context import CallerDep, ContextDep, SessionDep
+from issuer.context import BodyDep, CallerDep, ContextDep, SessionDep
 from issuer.models import Format
 
 router = APIRouter(tags=["issuer"])
@@ -81,10 +81,6 @@ class BatchPublic(BaseModel):
     next_after: int | None = Field(description="pass as ?after= for the next page; null at the end")
 
 
-async def raw_body(request: Request) -> bytes:
-    return await request.body()
-
-
 def _public(
     session: Any, batch: Batch, *, after: int, limit: int, state: str | None
 ) -> BatchPublic:
@@ -122,7 +118,7 @@ def create_batch(
     context: ContextDep,
     session: SessionDep,
     response: Response,
-    data: Annotated[bytes, Depends(raw_body)],
+    data: BodyDep,
     achievement_id: Annotated[str, Query(min_length=1, max_length=36)],
     formats: Annotated[list[Format], Query()] = ["ob3-di"],  # noqa: B006
     name: Annotated[str | None, Query(max_length=200)] = None,

@@ -60,6 +60,15 @@ def get_session(context: ContextDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+async def raw_body(request: Request) -> bytes:
+    """The request body, read on the event loop: a route that takes it stays a plain ``def``,
+    which FastAPI runs in its thread pool, so its database work never blocks the loop."""
+    return await request.body()
+
+
+BodyDep = Annotated[bytes, Depends(raw_body)]
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who is calling: the operator, or an API key of one institution with its scopes."""

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from issuer import institutions, oid4vci
-from issuer.context import CallerDep, ContextDep, SessionDep
+from issuer.context import BodyDep, CallerDep, ContextDep, SessionDep
 from issuer.oid4vci import OfferCreate, OfferPublic
 from issuer.oid4vci_tables import CredentialOffer
 from issuer.routes import PROBLEMS
@@ -23,13 +23,6 @@ OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "OAuth error: {error, error_description}"},
     401: {"description": "invalid_token (RFC 6750 §3.1)"},
 }
-
-
-async def raw_body(request: Request) -> bytes:
-    return await request.body()
-
-
-BodyDep = Annotated[bytes, Depends(raw_body)]
 
 
 def _json(body: dict[str, Any], status_code: int = 200) -> JSONResponse:

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from issuer import achievements, audit, institutions, issuance, oid4vci, seal_ca
 from issuer import status as statuses
-from issuer.context import CallerDep, ContextDep, SessionDep
+from issuer.context import BodyDep, CallerDep, ContextDep, SessionDep
 from issuer.formats import sd_jwt_vc
 from issuer.models import (
     AchievementPublic,
@@ -407,10 +407,10 @@ def learner_record(
     },
     summary="Install the seal certificate chain (PEM, leaf first) for ELM / JAdES",
 )
-async def install_seal_certificate(
-    slug: str, request: Request, caller: CallerDep, context: ContextDep, session: SessionDep
+def install_seal_certificate(
+    slug: str, body: BodyDep, caller: CallerDep, context: ContextDep, session: SessionDep
 ) -> dict[str, Any]:
-    pem = (await request.body()).decode("utf-8", errors="replace")
+    pem = body.decode("utf-8", errors="replace")
     chain = institutions.install_seal_chain(
         session, context, caller, institutions.get(session, slug), pem
     )
@@ -461,9 +461,8 @@ def seal_ca_ocsp_get(encoded: str, context: ContextDep, session: SessionDep) -> 
     },
     summary="OCSP over POST: a DER application/ocsp-request (RFC 6960 Appendix A.1)",
 )
-async def seal_ca_ocsp_post(request: Request, context: ContextDep, session: SessionDep) -> Response:
-    data = await request.body()
-    answer = seal_ca.ocsp_response(session, context, data)
+def seal_ca_ocsp_post(body: BodyDep, context: ContextDep, session: SessionDep) -> Response:
+    answer = seal_ca.ocsp_response(session, context, body)
     return Response(answer, media_type=ocsp.RESPONSE_MEDIA_TYPE)
 
 
