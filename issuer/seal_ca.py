@@ -11,7 +11,8 @@ for a compromised key above all.
 
 =================================  =====================================================
 ``GET /seal-ca/certificate``       the CA certificate (PEM), the trust anchor to configure
-``GET /seal-ca/crl``               a complete CRL (DER), ``nextUpdate`` a day ahead
+``GET /seal-ca/crl``               a complete CRL (DER), ``nextUpdate`` a day ahead: stored,
+                                   signed again after a revocation or half a day
 ``GET /seal-ca/ocsp/{request}``    OCSP over GET (RFC 6960 Appendix A.1)
 ``POST /seal-ca/ocsp``             OCSP over POST, ``application/ocsp-request``
 =================================  =====================================================
@@ -21,18 +22,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
 from cryptography import x509 as pyca_x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from issuer.context import IssuerContext
-from issuer.errors import NotFound
-from issuer.tables import Institution, SealCertificate
+from issuer.errors import NotFound, SigningUnavailable
+from issuer.tables import Institution, SealCertificate, SealCrl
 from keys import x509
 from keys.jwk import PrivateKey, PublicKey
 from schemas.learning import text_in
@@ -40,6 +43,7 @@ from schemas.learning import text_in
 PEM_MEDIA_TYPE = "application/pem-certificate-chain"  # RFC 8555 §9.1
 MAX_OCSP_REQUEST_BYTES = 8 * 1024
 CRL_LIFETIME = timedelta(days=1)
+CRL_REISSUE = timedelta(hours=12)  # a CRL served always has half a day before its nextUpdate
 OCSP_LIFETIME = timedelta(hours=1)
 SEAL_DAYS = 365
 
@@ -133,6 +137,7 @@ def revoke(
     if row.revoked_at is None:
         row.revoked_at, row.reason = context.clock(), pyca_x509.ReasonFlags(reason).value
         session.add(row)
+        crl_changed(session, context)
     if serial == installed:
         institution.seal_chain_pem = None
         session.add(institution)
@@ -144,10 +149,62 @@ def certificate_pem(context: IssuerContext) -> bytes:
 
 
 def crl(session: Session, context: IssuerContext) -> bytes:
-    """A complete, direct CRL of the CA's revoked certificates that have not expired (RFC 5280
-    §5.1.2.6: an entry may leave the CRL once the certificate expires)."""
+    """The CA's current CRL (DER): the stored one while it lists every revocation and is younger
+    than ``CRL_REISSUE``, else a new one, stored. Each GET does not sign a CRL of its own."""
+    ca_cert, _ = configured(context)
+    ca = _fingerprint(ca_cert)
+    for _ in range(3):
+        state = session.get(SealCrl, ca)
+        if state is None:
+            _create_state(session, ca, context.clock())
+            continue
+        now = context.clock()
+        if (
+            state.der is not None
+            and state.this_update is not None
+            and state.published_version == state.version
+            and now < _aware(state.this_update) + CRL_REISSUE
+        ):
+            return state.der
+        published = _publish(session, context, state, now)
+        # None: another request published first; what it stored is as current as this one
+        return published if published is not None else _stored(session, ca)
+    return _stored(session, ca)
+
+
+def _fingerprint(ca_cert: pyca_x509.Certificate) -> str:
+    return ca_cert.fingerprint(hashes.SHA256()).hex()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _stored(session: Session, ca: str) -> bytes:
+    session.expire_all()
+    state = session.get(SealCrl, ca)
+    if state is None or state.der is None:
+        raise SigningUnavailable("The seal CA's CRL could not be published; try again.")
+    return state.der
+
+
+def _create_state(session: Session, ca: str, now: datetime) -> None:
+    # RFC 5280 §5.2.3: numbers only grow. CRLs before this table were numbered by the microsecond
+    # of issue; a new CA's count starts from the clock too, so it continues above them.
+    session.add(SealCrl(ca=ca, number=int(now.timestamp() * 1_000_000)))
+    try:
+        session.commit()
+    except IntegrityError:  # another request created it first
+        session.rollback()
+
+
+def _publish(
+    session: Session, context: IssuerContext, state: SealCrl, now: datetime
+) -> bytes | None:
+    """Sign the next CRL and store it, unless another request published first (then None)."""
     ca_cert, ca_key = configured(context)
-    now = context.clock()
+    version, number = state.version, state.number + 1
+    # read after the version: a revocation committed in between is listed, or moves the version
     rows = session.exec(
         select(SealCertificate)
         .where(col(SealCertificate.revoked_at).is_not(None))
@@ -163,9 +220,7 @@ def crl(session: Session, context: IssuerContext) -> bytes:
             pyca_x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key().raw),
             critical=False,
         )
-        # RFC 5280 §5.2.3: a monotonically increasing number; the microsecond of issue serves (two
-        # CRLs of one second may differ, when a revocation falls between them)
-        .add_extension(pyca_x509.CRLNumber(int(now.timestamp() * 1_000_000)), critical=False)
+        .add_extension(pyca_x509.CRLNumber(number), critical=False)
     )
     for row in rows:
         assert row.revoked_at is not None
@@ -178,8 +233,33 @@ def crl(session: Session, context: IssuerContext) -> bytes:
             reason = pyca_x509.ReasonFlags(row.reason)
             entry = entry.add_extension(pyca_x509.CRLReason(reason), critical=False)
         builder = builder.add_revoked_certificate(entry.build())
-    signed = builder.sign(ca_key.raw, hashes.SHA256())
-    return signed.public_bytes(serialization.Encoding.DER)
+    der = builder.sign(ca_key.raw, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    # Optimistic, as status lists are published: only the request that moves the number from the
+    # one it read writes; another that read the same number re-reads what the first stored.
+    written = session.execute(
+        update(SealCrl)
+        .where(col(SealCrl.ca) == state.ca, col(SealCrl.number) == state.number)
+        .values(
+            number=number,
+            published_version=version,
+            this_update=now,
+            next_update=now + CRL_LIFETIME,
+            der=der,
+        )
+    )
+    session.commit()
+    return der if written.rowcount else None  # type: ignore[attr-defined]
+
+
+def crl_changed(session: Session, context: IssuerContext) -> None:
+    """A revocation: the stored CRL no longer lists every revoked certificate (the caller's
+    transaction, so the revocation and the move of the version commit together)."""
+    ca_cert, _ = configured(context)
+    session.execute(
+        update(SealCrl)
+        .where(col(SealCrl.ca) == _fingerprint(ca_cert))
+        .values(version=SealCrl.version + 1)
+    )
 
 
 def ocsp_request_from_path(encoded: str) -> bytes | None:

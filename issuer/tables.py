@@ -6,7 +6,16 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -169,3 +178,19 @@ class SealCertificate(SQLModel, table=True):
     not_after: datetime
     revoked_at: datetime | None = None
     reason: str | None = Field(default=None, max_length=32)  # RFC 5280 §5.3.1 CRLReason name
+
+
+class SealCrl(SQLModel, table=True):
+    """The seal CA's current CRL, one row per CA (``issuer/seal_ca.py``). ``version`` moves with
+    each revocation, in the revocation's transaction; the stored CRL is the one of
+    ``published_version``, numbered ``number`` (RFC 5280 §5.2.3: one more than the last)."""
+
+    __tablename__ = "seal_crl"
+
+    ca: str = Field(primary_key=True, max_length=64)  # SHA-256 of the CA certificate, hex
+    version: int = 0
+    number: int = Field(sa_column=Column(BigInteger, nullable=False))
+    published_version: int = -1
+    this_update: datetime | None = None
+    next_update: datetime | None = None
+    der: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))

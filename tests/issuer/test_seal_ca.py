@@ -5,15 +5,21 @@ The answers are read with the verifier's own checks (keys.crl, keys.ocsp)."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509 as pyca_x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp as pyca_ocsp
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
+from issuer import seal_ca
+from issuer.context import IssuerContext
+from issuer.tables import SealCrl
 from keys import base64url, crl, jwk, ocsp
 from keys.store import KeyVault
 from keys.x509 import (
@@ -88,11 +94,7 @@ def test_seals_name_the_cas_crl_and_responder_and_both_answer_good(env: Env) -> 
     assert ocsp.responders(leaf) == [OCSP_URL]
     assert load_pem_chain(env.client.get("/seal-ca/certificate").content) == [ca]
     crl.check_listed(_crl(env, ca), leaf, now=_now())  # not listed
-    numbers = [
-        _crl(env, ca).extensions.get_extension_for_class(crl.x509.CRLNumber).value.crl_number
-        for _ in range(3)
-    ]
-    assert numbers == sorted(set(numbers))  # RFC 5280 §5.2.3: increasing
+    assert len({env.client.get("/seal-ca/crl").content for _ in range(3)}) == 1  # stored
     assert _ocsp(env, leaf, ca).next_update is not None
     # OCSP over POST, with a SHA-256 CertID (RFC 6960 Appendix A.1.1)
     request = pyca_ocsp.OCSPRequestBuilder().add_certificate(leaf, ca, hashes.SHA256()).build()
@@ -165,6 +167,47 @@ def test_a_revoked_seal_shows_in_crl_and_ocsp_and_seals_nothing_more(env: Env) -
     )
     events = env.client.get(f"/issuers/{env.slug}/audit", headers=operator()).json()
     assert "seal_certificate.revoked" in [e["action"] for e in events]
+
+
+def _number(der: bytes) -> int:
+    listed = pyca_x509.load_der_x509_crl(der)
+    return int(listed.extensions.get_extension_for_class(pyca_x509.CRLNumber).value.crl_number)
+
+
+def test_the_crl_is_stored_and_signed_again_on_a_revocation_or_after_half_a_day(env: Env) -> None:
+    started = int(_now().timestamp() * 1_000_000)
+    leaf, ca = _seal_chain(env)
+    first = env.client.get("/seal-ca/crl").content
+    # RFC 5280 §5.2.3: numbers only grow, also past those the clock gave before (microseconds)
+    assert _number(first) >= started
+    assert env.client.get("/seal-ca/crl").content == first  # served as stored, not signed again
+    revoked = env.client.post(
+        f"/issuers/{env.slug}/seal-certificate/revoke",
+        json={"reason": "keyCompromise"},
+        headers=env.admin,
+    )
+    assert revoked.status_code == 200, revoked.text
+    after = env.client.get("/seal-ca/crl").content
+    assert _number(after) == _number(first) + 1  # the revocation is listed at once
+    with pytest.raises(crl.CertificateRevoked):
+        crl.check_listed(crl.verified(after, ca), leaf, now=_now())
+    assert env.client.get("/seal-ca/crl").content == after
+    # half a day on, the next GET signs a new one (a CRL served has half a day to nextUpdate)
+    context: IssuerContext = env.client.app.state.issuer  # type: ignore[attr-defined]
+    later = dataclasses.replace(context, clock=lambda: _now() + seal_ca.CRL_REISSUE)
+    with Session(context.engine) as session:
+        renewed = seal_ca.crl(session, later)
+        assert _number(renewed) == _number(after) + 1
+        with pytest.raises(crl.CertificateRevoked):  # still listed, and current then
+            crl.check_listed(crl.verified(renewed, ca), leaf, now=later.clock())
+        # two requests that read the same stale CRL: only the first stores the next one
+        state = session.get(SealCrl, seal_ca._fingerprint(ca))
+        assert state is not None
+        session.expunge(state)
+        much_later = _now() + 2 * seal_ca.CRL_REISSUE
+        assert seal_ca._publish(session, later, state, much_later) is not None
+        assert seal_ca._publish(session, later, state, much_later) is None
+    assert _number(env.client.get("/seal-ca/crl").content) == _number(after) + 2
 
 
 def test_installing_another_cas_chain_revokes_nothing(env: Env) -> None:
