@@ -15,9 +15,11 @@ checks of RFC 6960 §3.2 a client must make before it believes a response:
 4. it has no critical extension Taito does not process.
 
 A response that fails any of these says nothing: :class:`~keys.crl.RevocationUnknown`, never
-"good". A delegated responder's own certificate is not checked for revocation: RFC 6960
-§4.2.2.2.1 leaves that to local policy, and responders carry ``id-pkix-ocsp-nocheck`` or a short
-life for this reason.
+"good". A delegated responder's own revocation status is what RFC 6960 §4.2.2.2.1 leaves to
+local policy; ours: its certificate must carry ``id-pkix-ocsp-nocheck`` (the CA's word that it
+may be trusted for its lifetime, which the CA/Browser Forum's Baseline Requirements make every
+OCSP-signing certificate carry). Without it, the answer is unknown: asking its CA about the
+responder would be a second round of I/O for a certificate built to need none.
 """
 
 from __future__ import annotations
@@ -188,6 +190,13 @@ def _check_delegate(
         usages = None
     if usages is None or ExtendedKeyUsageOID.OCSP_SIGNING not in usages:
         raise RevocationUnknown("The OCSP responder's certificate is not for OCSP signing.")
+    try:
+        responder.extensions.get_extension_for_class(x509.OCSPNoCheck)
+    except x509.ExtensionNotFound as exc:
+        raise RevocationUnknown(
+            "The OCSP responder's certificate carries no id-pkix-ocsp-nocheck, so its own "
+            "status is unknown (RFC 6960 §4.2.2.2.1)."
+        ) from exc
     if not (
         responder.not_valid_before_utc - clock_skew
         <= moment

@@ -45,10 +45,11 @@ def responder_certificate(
     key: jwk.PrivateKey,
     ocsp_signing: bool = True,
     not_after: datetime = NOW + timedelta(days=30),
+    nocheck: bool = True,
 ) -> Certificate:
     """A delegated responder's certificate (RFC 6960 §4.2.2.2: id-kp-OCSPSigning, ocsp-nocheck)."""
     usage = ExtendedKeyUsageOID.OCSP_SIGNING if ocsp_signing else ExtendedKeyUsageOID.CLIENT_AUTH
-    return (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Taito Test OCSP")]))
         .issuer_name(issuer.subject)
@@ -57,9 +58,10 @@ def responder_certificate(
         .not_valid_before(NOW - timedelta(days=1))
         .not_valid_after(not_after)
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        .add_extension(x509.OCSPNoCheck(), critical=False)
-        .sign(issuer_key.raw, hashes.SHA256())
     )
+    if nocheck:
+        builder = builder.add_extension(x509.OCSPNoCheck(), critical=False)
+    return builder.sign(issuer_key.raw, hashes.SHA256())
 
 
 def build_response(
@@ -137,7 +139,9 @@ def test_a_good_answer_signed_by_a_delegated_responder() -> None:
         assert check(data).next_update == NOW + timedelta(days=1)
 
 
-@pytest.mark.parametrize("case", ["not_for_ocsp", "other_issuer", "expired", "not_carried"])
+@pytest.mark.parametrize(
+    "case", ["not_for_ocsp", "other_issuer", "expired", "not_carried", "no_nocheck"]
+)
 def test_a_delegated_responder_must_be_certified_by_the_issuer_for_ocsp(case: str) -> None:
     key = jwk.generate("p256")
     if case == "other_issuer":
@@ -149,9 +153,10 @@ def test_a_delegated_responder_must_be_certified_by_the_issuer_for_ocsp(case: st
             key=key,
             ocsp_signing=case != "not_for_ocsp",
             not_after=NOW - timedelta(hours=1) if case == "expired" else NOW + timedelta(days=30),
+            nocheck=case != "no_nocheck",
         )
     carried = () if case == "not_carried" else (responder,)
-    with pytest.raises(RevocationUnknown):
+    with pytest.raises(RevocationUnknown, match="nocheck" if case == "no_nocheck" else None):
         check(build_response(signer=responder, signer_key=key, carried=carried))
 
 
