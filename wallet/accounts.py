@@ -105,9 +105,18 @@ def register(
     email: str,
     password: str,
     display_name: str | None = None,
+    client: str = "unknown",
 ) -> Learner:
-    """A new account with its data key and holder keys; a verification mail goes to the outbox."""
+    """A new account with its data key and holder keys; a verification mail goes to the outbox.
+
+    Saying that an address is taken tells whoever asks that it has an account (OWASP ASVS
+    V2.2 / WSTG-IDNT-04), and registration signs in at once, so it cannot answer alike either way.
+    It is counted instead: a registration that finds its address taken is a failed sign-in
+    attempt of that client and that account, under the same limits as sign-in, so probing for
+    addresses through registration is as slow as probing through sign-in."""
+    now = context.clock()
     address = normalise_email(email)
+    attempt = _attempt(session, context, _digest(address), _digest(client), now)
     if session.exec(select(Learner.id).where(Learner.email == address)).first() is not None:
         raise AccountExists("An account with this email already exists: sign in instead.")
     learner_id = new_id()
@@ -117,7 +126,7 @@ def register(
         display_name=display_name,
         password_hash=context.password_hasher.hash(password),
         wrapped_data_key=envelope.new_wrapped_key(context.vault(), learner_id, context.random),
-        created_at=context.clock(),
+        created_at=now,
     )
     session.add(learner)
     try:
@@ -125,6 +134,7 @@ def register(
     except IntegrityError as exc:  # a concurrent registration of the same address won
         session.rollback()
         raise AccountExists("An account with this email already exists: sign in instead.") from exc
+    session.delete(attempt)  # a new account is no failed attempt
     ensure_holder_keys(session, context, learner)
     _verification_mail(session, context, learner, context.clock())
     session.commit()
@@ -202,7 +212,7 @@ def _attempt(
             session.commit()
             retry = max(1, int((_aware(oldest) + context.login_window - now).total_seconds()) + 1)
             raise RateLimited(
-                f"Too many failed sign-ins; try again in {retry} seconds.", retry_after=retry
+                f"Too many failed attempts; try again in {retry} seconds.", retry_after=retry
             )
     return attempt
 

@@ -99,10 +99,17 @@ def _client(request: Request) -> str:
     "/auth/register",
     status_code=status.HTTP_201_CREATED,
     summary="Create a learner account (a verification mail goes to the outbox)",
-    responses={409: {"description": "An account with this email exists"}},
+    responses={
+        409: {"description": "An account with this email exists"},
+        429: {"description": "Too many failed attempts (taken addresses count as failed sign-ins)"},
+    },
 )
-def register(body: RegisterIn, context: WalletDep, session: SessionDep) -> RegisteredOut:
-    learner = accounts.register(session, context, body.email, body.password, body.display_name)
+def register(
+    body: RegisterIn, request: Request, context: WalletDep, session: SessionDep
+) -> RegisteredOut:
+    learner = accounts.register(
+        session, context, body.email, body.password, body.display_name, client=_client(request)
+    )
     pair = accounts.issue_tokens(session, context, learner)
     return RegisteredOut(learner=LearnerPublic.of(learner), tokens=_tokens(pair))
 

@@ -205,6 +205,37 @@ def test_login_rate_limit_per_account_and_per_client(client: TestClient) -> None
         assert session.exec(select(func.count()).select_from(LoginAttempt)).one()[0] >= 20
 
 
+def test_probing_for_addresses_by_registering_is_under_the_sign_in_limit(
+    client: TestClient,
+) -> None:
+    """A registration that finds its address taken counts as a failed sign-in (per account and
+    per client); new accounts do not count."""
+    context = wallet_of(client)
+    taken = register(client)
+    # new accounts from one address are not failures: more than the per-client limit succeed
+    others = [register(client) for _ in range(context.login_max_failures_client + 2)]
+    probe = {"email": taken.email, "password": "some password 123"}
+    for _ in range(context.login_max_failures_account):
+        assert client.post("/wallet/auth/register", json=probe).status_code == 409
+    limited = client.post("/wallet/auth/register", json=probe)
+    assert limited.status_code == 429, limited.text
+    assert limited.json()["code"] == "rate_limited" and int(limited.headers["retry-after"]) > 0
+    # the account's sign-in is under the same limit (as after as many wrong passwords)
+    right = {"email": taken.email, "password": PASSWORD}
+    assert client.post("/wallet/auth/login", json=right).status_code == 429
+    # per client: probing many addresses is limited, and then even a free address must wait
+    start = context.clock()
+    context.clock = lambda: start + timedelta(minutes=15, seconds=2)
+    for account in others[: context.login_max_failures_client]:
+        probe = {"email": account.email, "password": "some password 123"}
+        assert client.post("/wallet/auth/register", json=probe).status_code == 409
+    free = {"email": "free-address@example.fi", "password": PASSWORD}
+    assert client.post("/wallet/auth/register", json=free).status_code == 429
+    with session_of(client) as session:
+        count = session.connection().execute(text("SELECT count(*) FROM learner")).scalar_one()
+    assert count == len(others) + 1  # nothing was created by the refused registrations
+
+
 def test_export_import_round_trip_and_wrong_passphrase(client: TestClient) -> None:
     aino, credential_id = _aino_with_credential(client)
     token = signed_jwt()
