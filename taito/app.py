@@ -222,6 +222,7 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
         login_max_failures_account=settings.wallet_login_max_failures,
         login_window=timedelta(minutes=settings.wallet_login_window_minutes),
         status_recheck_interval=timedelta(hours=settings.wallet_status_recheck_hours),
+        verifiers=settings.wallet_verifiers,
         smtp_url=settings.smtp_url.get_secret_value() if settings.smtp_url else None,
         mail_from=settings.mail_from,
     )

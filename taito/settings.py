@@ -7,6 +7,7 @@ Nothing reads the environment at import time: :func:`taito.app.create_app` takes
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -109,6 +110,12 @@ class Settings(BaseSettings):
     )
     wallet_login_window_minutes: int = Field(
         default=15, ge=1, description="wallet: the login rate-limit window"
+    )
+    wallet_verifiers: Literal["any", "signed", "x509"] = Field(
+        default="any",
+        description="wallet: the verifiers it answers over OpenID4VP: any; signed (request "
+        "objects signed by a DID's or a certified key, no redirect_uri:); x509 (certified keys "
+        "chained to TAITO_TRUST_ANCHORS_FILE only)",
     )
     wallet_status_recheck_hours: int = Field(
         default=24, ge=1, description="wallet: re-check credential status after this many hours"

@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from argon2 import PasswordHasher
 from fastapi import Depends, Request
@@ -35,6 +35,11 @@ from wallet.tokens import read_access_token
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+# "any": every client identifier prefix; "signed": request objects signed by a DID's or a
+# certified key (no redirect_uri:); "x509": certified keys only, chained to the trust anchors
+VerifierPolicy = Literal["any", "signed", "x509"]
 
 
 @dataclass
@@ -53,6 +58,8 @@ class WalletContext:
     login_max_failures_client: int = 20
     login_window: timedelta = timedelta(minutes=15)
     status_recheck_interval: timedelta = timedelta(hours=24)
+    # which verifiers the wallet answers over OpenID4VP (wallet/oid4vp_responder.py)
+    verifiers: VerifierPolicy = "any"
     smtp_url: str | None = None
     mail_from: str = "wallet@taito.invalid"
     password_hasher: PasswordHasher = field(default_factory=PasswordHasher)  # argon2id

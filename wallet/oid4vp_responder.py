@@ -182,6 +182,28 @@ def _signed_parameters(context: WalletContext, client_id: str, token: str) -> di
     return params
 
 
+# The client identifier prefixes each wallet policy (TAITO_WALLET_VERIFIERS) answers.
+_POLICY_PREFIXES = {"signed": _SIGNED, "x509": _CERTIFIED}
+
+
+def _check_policy(context: WalletContext, client_id: str) -> None:
+    """The operator's choice of verifiers, before anything is fetched (§5.9: the wallet decides
+    which client identifier prefixes it supports)."""
+    allowed = _POLICY_PREFIXES.get(context.verifiers)
+    if allowed is not None and client_id.split(":", 1)[0] not in allowed:
+        raise _bad(
+            "This wallet answers only verifiers that sign their requests with "
+            + (
+                "a certificate of a trusted authority (x509_san_dns:, x509_hash:)"
+                if context.verifiers == "x509"
+                else "a DID's or a certified key (decentralized_identifier:, x509_san_dns:, "
+                "x509_hash:)"
+            )
+            + ".",
+            "invalid_client",
+        )
+
+
 def resolve_request(context: WalletContext, uri: str) -> AuthorizationRequest:
     """The authorization request (§5) in an ``openid4vp://`` URI, checked."""
     if not isinstance(uri, str) or not uri.startswith(REQUEST_SCHEMES):
@@ -190,6 +212,7 @@ def resolve_request(context: WalletContext, uri: str) -> AuthorizationRequest:
     client_id = query.get("client_id")
     if not client_id:
         raise _bad("The request has no client_id.")
+    _check_policy(context, client_id)
     if "request_uri" in query:
         if query.get("request_uri_method", "get") != "get":
             raise _bad("request_uri_method=post is not supported.")

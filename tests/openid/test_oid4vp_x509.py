@@ -60,6 +60,11 @@ def public_host() -> str:
 
 @pytest.fixture
 def extra_settings(tmp_path: Path) -> dict[str, Any]:
+    return certified_verifier(tmp_path)
+
+
+def certified_verifier(tmp_path: Path) -> dict[str, Any]:
+    """Settings for a verifier with a request-signing certificate of CA, which the wallet trusts."""
     chain, key = leaf()
     (tmp_path / "ca.pem").write_bytes(x509.dump_pem(CA))
     (tmp_path / "verifier.pem").write_bytes(x509.dump_pem(chain))
