@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from issuer import batch_routes, oid4vci_routes
 from issuer import routes as issuer_routes
-from issuer.context import IssuerContext
+from issuer.context import CallerDep, IssuerContext
+from issuer.errors import Forbidden
 from issuer.worker import InProcessWorker
 from keys import x509
 from keys.data_integrity import CRYPTOSUITES
@@ -25,7 +26,7 @@ from schemas import strict_json
 from schemas.contexts import ContextCache, StaticLoader
 from schemas.credential_schemas import SchemaCache
 from schemas.oauth import OAuthError
-from taito import problems
+from taito import metrics, problems
 from taito.database import make_engine, ping
 from taito.settings import ConfigurationError, Settings
 from verifier import oid4vp_routes
@@ -249,8 +250,26 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
             return problems.database_unavailable(getattr(request.state, "request_id", None), exc)
         return JSONResponse({"status": "ready", "database": engine.dialect.name})
 
-    # Outermost: request id, body limit, last-resort 500 as problem+json.
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics (the operator token): requests by route and status, "
+        "latency, the batch queue",
+        responses={
+            200: {"content": {metrics.MEDIA_TYPE: {}}, "description": "text exposition format"},
+            401: {"description": "No or a wrong token (problem+json)"},
+            403: {"description": "Not the operator (problem+json)"},
+        },
+    )
+    def metrics_endpoint(caller: CallerDep) -> Response:
+        if not caller.is_operator:
+            raise Forbidden("Only the operator reads the metrics.")
+        return Response(metrics.render(engine), media_type=metrics.MEDIA_TYPE)
+
+    # Request id, body limit, last-resort 500 as problem+json; outside it, the metrics, which
+    # then count those answers too.
     app.add_middleware(problems.RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(metrics.Metrics)
     return app
 
 

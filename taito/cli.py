@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
@@ -88,6 +89,12 @@ def serve(
         return
     from uvicorn.supervisors import Multiprocess
 
+    from taito import metrics
+
+    # each worker counts into files here; a scrape answered by any of them adds up all of them
+    metrics.prepare_multiprocess(
+        os.environ.get(metrics.MULTIPROCESS_ENV) or tempfile.mkdtemp(prefix="taito-metrics-")
+    )
     config = uvicorn.Config(
         "taito.app:app_factory",
         factory=True,

@@ -1,0 +1,136 @@
+"""``GET /metrics``: the operator's Prometheus metrics, in one process and added up over the
+workers of ``taito serve --workers 2`` (real processes, real HTTP)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Engine
+
+from keys.store import KeyVault
+from taito.app import create_app
+from taito.database import make_engine, upgrade
+from taito.settings import Settings
+
+OPERATOR = "metrics-operator-token"
+AUTH = {"Authorization": f"Bearer {OPERATOR}"}
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of the exposition text (parsed by prometheus_client's own parser)."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def requests_of(text: str, route: str, status: str, method: str = "GET") -> float:
+    labels = (("method", method), ("route", route), ("status", status))
+    return samples(text).get(("taito_http_requests_total", labels), 0.0)
+
+
+def test_the_operator_reads_requests_by_route_template_and_the_batch_queue(
+    database_url: str,
+    engine: Engine,  # migrated
+) -> None:
+    settings = Settings(
+        database_url=database_url,
+        master_key=KeyVault.new_master_key(),
+        operator_token=OPERATOR,  # type: ignore[arg-type]
+        max_body_bytes=1024,
+    )
+    with TestClient(create_app(settings)) as client:
+        before = client.get("/metrics", headers=AUTH).text
+        for _ in range(3):
+            assert client.get("/healthz").status_code == 200
+        assert client.get("/issuers/no-such-slug").status_code == 404
+        assert client.get("/no/such/path/123").status_code == 404
+        assert client.post("/verifier/verify", content=b"x" * 2048).status_code == 413
+        refused = client.get("/metrics")
+        assert refused.status_code == 401
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert client.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
+        answer = client.get("/metrics", headers=AUTH)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain; version=")
+    text = answer.text
+    # counters are per process and this process may have served other apps: compare
+    assert requests_of(text, "/healthz", "200") - requests_of(before, "/healthz", "200") == 3
+    # the route template, never the slug; unknown paths share one label
+    assert (
+        requests_of(text, "/issuers/{slug}", "404") - requests_of(before, "/issuers/{slug}", "404")
+        == 1
+    )
+    assert "no-such-slug" not in text and "/no/such/path" not in text
+    assert requests_of(text, "unmatched", "404") - requests_of(before, "unmatched", "404") == 1
+    # the body limit answers before routing, outside the router: counted all the same
+    assert (
+        requests_of(text, "unmatched", "413", "POST")
+        - requests_of(before, "unmatched", "413", "POST")
+        == 1
+    )
+    assert requests_of(text, "/metrics", "401") - requests_of(before, "/metrics", "401") == 2
+    buckets = [
+        value
+        for (name, labels), value in samples(text).items()
+        if name == "taito_http_request_duration_seconds_bucket" and ("route", "/healthz") in labels
+    ]
+    assert buckets and max(buckets) >= 3
+    assert ("taito_batch_rows", ()) not in samples(text)  # no batch yet: no state to show
+    assert "taito_batch_rows" in text  # the family is described all the same
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="no SO_REUSEPORT")
+def test_a_scrape_adds_up_every_worker(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'taito.db'}"
+    engine = make_engine(database)
+    upgrade(engine)
+    engine.dispose()
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
+        "TAITO_DATABASE_URL": database,
+        "TAITO_MASTER_KEY": KeyVault.new_master_key(),
+        "TAITO_OPERATOR_TOKEN": OPERATOR,
+    }  # taito serve chooses the workers' metrics directory itself
+    taito = str(Path(sys.executable).with_name("taito"))  # the console script of this install
+    command = [taito, "serve", "--port", str(port), "--workers", "2", "--no-access-log"]
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        ready = 0
+        while ready < 2 and time.monotonic() < deadline:  # both workers: several answers
+            try:
+                ready += httpx.get(f"{base}/readyz", timeout=5).status_code == 200
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert ready == 2, "the server did not start"
+        time.sleep(1)  # the second worker too
+        for _ in range(40):  # a new connection each: the kernel spreads them over the workers
+            assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+        scrapes = [httpx.get(f"{base}/metrics", headers=AUTH, timeout=5) for _ in range(6)]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    for scrape in scrapes:
+        assert scrape.status_code == 200
+        assert requests_of(scrape.text, "/healthz", "200") == 40  # whichever worker answered
