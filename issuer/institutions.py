@@ -289,6 +289,35 @@ def install_seal_chain(
     return chain
 
 
+def renew_seal_certificate(
+    session: Session, context: IssuerContext, caller: Caller, institution: Institution
+) -> x509.Certificate:
+    """The configured CA certifies the institution's current seal key again: a certificate of
+    today's profile (with its CRL and OCSP addresses, which certificates from before the CA kept
+    records lack) for the key of the installed one. The old certificate stays valid, as on a key
+    rotation. A key whose certificate was revoked is not certified again: rotate it."""
+    authorize(caller, institution, "issuer:admin")
+    assert institution.id is not None
+    seal_ca.configured(context)
+    if not institution.seal_chain_pem:
+        raise Conflict(
+            "No seal certificate is installed (a revoked one is uninstalled): rotate the p256 "
+            "key (keys/rotate) and the CA certifies the new key."
+        )
+    leaf = x509.load_pem_chain(institution.seal_chain_pem.encode())[0]
+    if not seal_ca.issued_by_ca(context, leaf):
+        raise Conflict("The installed seal certificate is another CA's: this CA renews its own.")
+    key = active_key(session, context, institution, "p256").public_key
+    if x509.public_key_of(leaf) != key:
+        raise Conflict("The installed seal certificate is not for the current p256 key.")
+    certificate = seal_ca.certify(session, context, institution, key)
+    audit.record(
+        session, caller, institution.id, "seal_certificate.issued", f"{certificate.serial_number:x}"
+    )
+    session.commit()
+    return certificate
+
+
 def revoke_seal_certificate(
     session: Session,
     context: IssuerContext,

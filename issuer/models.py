@@ -87,6 +87,13 @@ class SealRevoke(_Body):
     reason: SealRevocationReason = "unspecified"
 
 
+class SealRenewed(BaseModel):
+    serial: str
+    not_after: datetime
+    crl: list[str]
+    ocsp: list[str]
+
+
 class SealRevoked(BaseModel):
     serial: str
     revoked_at: datetime

@@ -25,6 +25,7 @@ from issuer.models import (
     InstitutionCreate,
     InstitutionPublic,
     KeyRotate,
+    SealRenewed,
     SealRevoke,
     SealRevoked,
     StatusChange,
@@ -464,6 +465,26 @@ def seal_ca_ocsp_get(encoded: str, context: ContextDep, session: SessionDep) -> 
 def seal_ca_ocsp_post(body: BodyDep, context: ContextDep, session: SessionDep) -> Response:
     answer = seal_ca.ocsp_response(session, context, body)
     return Response(answer, media_type=ocsp.RESPONSE_MEDIA_TYPE)
+
+
+@router.post(
+    "/issuers/{slug}/seal-certificate/renew",
+    responses=PROBLEMS,
+    summary="The server's seal CA certifies the current seal key again (with CRL and OCSP "
+    "addresses); the old certificate stays valid",
+)
+def renew_seal_certificate(
+    slug: str, caller: CallerDep, context: ContextDep, session: SessionDep
+) -> SealRenewed:
+    certificate = institutions.renew_seal_certificate(
+        session, context, caller, institutions.get(session, slug)
+    )
+    return SealRenewed(
+        serial=f"{certificate.serial_number:x}",
+        not_after=certificate.not_valid_after_utc,
+        crl=crl.distribution_points(certificate),
+        ocsp=ocsp.responders(certificate),
+    )
 
 
 @router.post(

@@ -7,7 +7,8 @@ a CRL distribution point or an OCSP responder): ``{public_url}/seal-ca/crl`` and
 key and the old certificate stays valid: the seals it made are baseline-B, with no time-stamp to
 prove they came before a revocation, so revoking it would void every credential sealed before.
 An institution revokes a certificate itself (``POST /issuers/{slug}/seal-certificate/revoke``),
-for a compromised key above all.
+for a compromised key above all, and has the same key certified again with today's profile
+(``/renew``: a certificate from before the CA kept records names no CRL or OCSP responder).
 
 =================================  =====================================================
 ``GET /seal-ca/certificate``       the CA certificate (PEM), the trust anchor to configure

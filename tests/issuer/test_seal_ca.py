@@ -274,18 +274,61 @@ def test_without_a_seal_ca_the_services_are_not_found(database_url: str, tmp_pat
             assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_a_chain_the_ca_signed_before_it_kept_records_is_renewed_on_rotation(
-    env: Env, tmp_path: Path
-) -> None:
+def _install_legacy(env: Env, tmp_path: Path) -> tuple[Certificate, Certificate, Certificate]:
+    """(leaf, CA, legacy): a certificate for the leaf's key as the CA issued them before it kept
+    records (no CRL, OCSP or row), installed."""
     leaf, ca = _seal_chain(env)
     ca_key = jwk.private_key_from_jwk(json.loads((tmp_path / "seal-ca.jwk").read_text()))
-    legacy = _certify(ca, ca_key, leaf)  # as the CA issued them before: no CRL, OCSP or row
+    legacy = _certify(ca, ca_key, leaf)
     put = f"/issuers/{env.slug}/seal-certificate"
     assert env.client.put(put, content=dump_pem([legacy, ca]), headers=env.admin).status_code == 200
     assert _seal_chain(env)[0] == legacy
+    return leaf, ca, legacy
+
+
+def test_a_chain_the_ca_signed_before_it_kept_records_is_renewed_on_rotation(
+    env: Env, tmp_path: Path
+) -> None:
+    _, ca, legacy = _install_legacy(env, tmp_path)
     env.client.post(
         f"/issuers/{env.slug}/keys/rotate", json={"key_type": "p256"}, headers=env.admin
     )
     renewed, _ = _seal_chain(env)
     assert renewed != legacy and ocsp.responders(renewed) == [OCSP_URL]
     assert _ocsp(env, renewed, ca)
+
+
+def test_renewing_certifies_the_same_key_with_today_s_profile_and_keeps_the_old_valid(
+    env: Env, tmp_path: Path
+) -> None:
+    leaf, ca, legacy = _install_legacy(env, tmp_path)
+    put = f"/issuers/{env.slug}/seal-certificate"
+    renew = f"/issuers/{env.slug}/seal-certificate/renew"
+    renewed = env.client.post(renew, headers=env.admin)
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["crl"] == [f"{PUBLIC_URL}/seal-ca/crl"]
+    assert renewed.json()["ocsp"] == [OCSP_URL]
+    sealing, _ = _seal_chain(env)
+    assert f"{sealing.serial_number:x}" == renewed.json()["serial"]
+    assert public_key_of(sealing) == public_key_of(legacy) == public_key_of(leaf)  # same key
+    assert _ocsp(env, sealing, ca)
+    crl.check_listed(_crl(env, ca), legacy, now=_now())  # the old one is not revoked
+    events = env.client.get(f"/issuers/{env.slug}/audit", headers=operator()).json()
+    assert "seal_certificate.issued" in [e["action"] for e in events]
+    # another CA's chain is not this CA's to renew; a revoked (uninstalled) one is rotated instead
+    other_key = jwk.generate("p256")
+    other = make_ca("Another Seal CA", other_key, now=_now() - timedelta(days=1), days=365)
+    assert env.client.put(
+        put, content=dump_pem([_certify(other, other_key, leaf), other]), headers=env.admin
+    ).is_success
+    refused = env.client.post(renew, headers=env.admin)
+    assert refused.status_code == 409 and "another CA" in refused.json()["detail"]
+    assert env.client.put(put, content=dump_pem([sealing, ca]), headers=env.admin).is_success
+    assert env.client.post(
+        f"/issuers/{env.slug}/seal-certificate/revoke",
+        json={"reason": "keyCompromise"},
+        headers=env.admin,
+    ).is_success
+    refused = env.client.post(renew, headers=env.admin)
+    assert refused.status_code == 409 and "rotate" in refused.json()["detail"]
+    assert refused.headers["content-type"] == "application/problem+json"

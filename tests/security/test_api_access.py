@@ -72,6 +72,10 @@ AUTHENTICATED: dict[tuple[str, str], Any] = {
     ),
     ("GET", "/issuers/{slug}/audit"): lambda t: (f"/issuers/{t.slug}/audit", {}),
     ("GET", "/metrics"): lambda t: ("/metrics", {}),  # the operator's alone
+    ("POST", "/issuers/{slug}/seal-certificate/renew"): lambda t: (
+        f"/issuers/{t.slug}/seal-certificate/renew",
+        {},
+    ),
     ("POST", "/issuers/{slug}/offers"): lambda t: (
         f"/issuers/{t.slug}/offers",
         {"json": {"achievement_id": t.achievement, "recipient": RECIPIENT}},
