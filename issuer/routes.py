@@ -437,8 +437,13 @@ def seal_ca_certificate(context: ContextDep) -> Response:
     responses=_returns(crl.MEDIA_TYPE),
     summary="The seal CA's certificate revocation list (DER, RFC 5280 §5)",
 )
-def seal_ca_crl(context: ContextDep, session: SessionDep) -> Response:
-    return Response(seal_ca.crl(session, context), media_type=crl.MEDIA_TYPE, headers=SEAL_CA_CACHE)
+def seal_ca_crl(request: Request, context: ContextDep, session: SessionDep) -> Response:
+    der = seal_ca.crl(session, context)
+    # the CRL is stored: a client that holds this one asks with If-None-Match (RFC 9110 §13.1.2)
+    headers = {**SEAL_CA_CACHE, "ETag": statuses.etag(der)}
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    return Response(der, media_type=crl.MEDIA_TYPE, headers=headers)
 
 
 @router.get(

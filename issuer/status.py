@@ -455,5 +455,6 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def etag(text: str) -> str:
-    return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+def etag(data: str | bytes) -> str:
+    raw = data.encode() if isinstance(data, str) else data
+    return '"' + hashlib.sha256(raw).hexdigest()[:32] + '"'

@@ -181,6 +181,9 @@ def test_the_crl_is_stored_and_signed_again_on_a_revocation_or_after_half_a_day(
     # RFC 5280 §5.2.3: numbers only grow, also past those the clock gave before (microseconds)
     assert _number(first) >= started
     assert env.client.get("/seal-ca/crl").content == first  # served as stored, not signed again
+    tag = env.client.get("/seal-ca/crl").headers["etag"]
+    unchanged = env.client.get("/seal-ca/crl", headers={"If-None-Match": tag})
+    assert unchanged.status_code == 304 and unchanged.content == b""
     revoked = env.client.post(
         f"/issuers/{env.slug}/seal-certificate/revoke",
         json={"reason": "keyCompromise"},
@@ -192,6 +195,9 @@ def test_the_crl_is_stored_and_signed_again_on_a_revocation_or_after_half_a_day(
     with pytest.raises(crl.CertificateRevoked):
         crl.check_listed(crl.verified(after, ca), leaf, now=_now())
     assert env.client.get("/seal-ca/crl").content == after
+    changed = env.client.get("/seal-ca/crl", headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.content == after  # a new ETag
+    assert changed.headers["etag"] != tag
     # half a day on, the next GET signs a new one (a CRL served has half a day to nextUpdate)
     context: IssuerContext = env.client.app.state.issuer  # type: ignore[attr-defined]
     later = dataclasses.replace(context, clock=lambda: _now() + seal_ca.CRL_REISSUE)
