@@ -6,6 +6,8 @@ operator token.
   (``/issuers/{slug}/credentials``, never a slug or an id: bounded labels, no personal data);
   paths that match no route count as ``route="unmatched"``. Recorded by :class:`Metrics`, the
   outermost middleware, so 413s and last-resort 500s count too.
+* ``taito_verifications_total{format, outcome}`` (``verifier/metrics.py``): what was submitted
+  for verification through the API and the employer's page, verified or failed.
 * ``taito_batch_rows{state}``: the bulk-issuance queue, read from the database at each scrape
   (the one figure that is the same whichever process answers).
 
@@ -21,6 +23,7 @@ import time
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     Counter,
     Histogram,
@@ -39,20 +42,18 @@ MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-# Registered in a registry of their own: a process may create many apps (tests), not many metrics.
-_LOCAL = CollectorRegistry(auto_describe=True)
+# In prometheus_client's default registry, with the roles' own (verifier.metrics) and, in one
+# process, its process_* and python_gc_* figures; module-level, so made once however many apps.
 REQUESTS = Counter(
     "taito_http_requests",
     "HTTP requests answered, by method, route template and status",
     ["method", "route", "status"],
-    registry=_LOCAL,
 )
 DURATION = Histogram(
     "taito_http_request_duration_seconds",
     "Time from the request to the end of the answer, by method and route template",
     ["method", "route"],
     buckets=_BUCKETS,
-    registry=_LOCAL,
 )
 
 
@@ -112,7 +113,7 @@ def render(engine: Engine) -> bytes:
         multiprocess.MultiProcessCollector(workers)  # type: ignore[no-untyped-call]
         counted = generate_latest(workers)
     else:
-        counted = generate_latest(_LOCAL)
+        counted = generate_latest(REGISTRY)
     database = CollectorRegistry(auto_describe=False)
     database.register(_Database(engine))
     return counted + generate_latest(database)

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from schemas import strict_json
 from schemas.credential_schemas import SchemaCache
 from schemas.errors import TaitoError
+from verifier import metrics
 from verifier.certificates import CertificateStatusChecker
 from verifier.credential import VerifyOptions, verify_credential
 from verifier.http import GuardedHttp, NetworkNeeded, offline_only
@@ -71,8 +72,8 @@ class VerifierContext:
 
     def verify_submitted(self, data: Any, submitted: Mapping[str, Any]) -> VerificationReport:
         """Verify what a person or client sent, with the challenge / domain / nonce / audience
-        they sent beside it (a nonce or audience demands key binding)."""
-        return verify_credential(
+        they sent beside it (a nonce or audience demands key binding). Counted for the metrics."""
+        report = verify_credential(
             data,
             self.options(
                 challenge=submitted.get("challenge"),
@@ -82,6 +83,8 @@ class VerifierContext:
                 require_key_binding=bool(submitted.get("nonce") or submitted.get("audience")),
             ),
         )
+        metrics.count(report)
+        return report
 
     def verify_submitted_offline(
         self, data: Any, submitted: Mapping[str, Any]

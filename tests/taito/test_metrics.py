@@ -16,6 +16,9 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
+from bench.inputs import open_badge
+from keys import jwk, vc_jwt
+from keys.signing import KeySigner
 from keys.store import KeyVault
 from taito.app import create_app
 from taito.database import make_engine, upgrade
@@ -47,7 +50,7 @@ def test_the_operator_reads_requests_by_route_template_and_the_batch_queue(
         database_url=database_url,
         master_key=KeyVault.new_master_key(),
         operator_token=OPERATOR,  # type: ignore[arg-type]
-        max_body_bytes=1024,
+        max_body_bytes=8192,
     )
     with TestClient(create_app(settings)) as client:
         before = client.get("/metrics", headers=AUTH).text
@@ -55,7 +58,15 @@ def test_the_operator_reads_requests_by_route_template_and_the_batch_queue(
             assert client.get("/healthz").status_code == 200
         assert client.get("/issuers/no-such-slug").status_code == 404
         assert client.get("/no/such/path/123").status_code == 404
-        assert client.post("/verifier/verify", content=b"x" * 2048).status_code == 413
+        assert client.post("/verifier/verify", content=b"x" * 10_000).status_code == 413
+        signer = KeySigner.for_key(jwk.generate("ed25519"))  # a did:key issuer
+        badge = open_badge(signer.key_id.split("#")[0])
+        token = vc_jwt.sign_credential_jwt(badge, signer=signer, profile="ob3")
+        forged = token[:-8] + ("A" * 8 if not token.endswith("A" * 8) else "B" * 8)
+        jwt = {"content-type": "application/vc+jwt"}
+        for body, verified in ((token, True), (forged, False), ("no credential", False)):
+            report = client.post("/verifier/verify", content=body, headers=jwt)
+            assert report.status_code == 200 and report.json()["verified"] is verified
         refused = client.get("/metrics")
         assert refused.status_code == 401
         assert refused.headers["content-type"] == "application/problem+json"
@@ -86,6 +97,10 @@ def test_the_operator_reads_requests_by_route_template_and_the_batch_queue(
         if name == "taito_http_request_duration_seconds_bucket" and ("route", "/healthz") in labels
     ]
     assert buckets and max(buckets) >= 3
+    for kind, outcome in (("jwt_vc", "verified"), ("jwt_vc", "failed"), ("unrecognised", "failed")):
+        labels = (("format", kind), ("outcome", outcome))
+        key = ("taito_verifications_total", labels)
+        assert samples(text).get(key, 0) - samples(before).get(key, 0) == 1, (kind, outcome)
     assert ("taito_batch_rows", ()) not in samples(text)  # no batch yet: no state to show
     assert "taito_batch_rows" in text  # the family is described all the same
 
