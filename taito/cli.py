@@ -77,6 +77,15 @@ def serve(
     import uvicorn
 
     settings()  # fail early, in one line, on bad configuration
+    from taito import metrics
+
+    directory = os.environ.get(metrics.MULTIPROCESS_ENV)
+    if workers > 1 and not directory:
+        directory = tempfile.mkdtemp(prefix="taito-metrics-")
+    if directory:
+        # the workers count into files here, so a scrape answered by any of them adds up all of
+        # them; emptied first, so the counts of an earlier run are not added in
+        metrics.prepare_multiprocess(directory)
     if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
         uvicorn.run(
             "taito.app:app_factory",
@@ -89,12 +98,6 @@ def serve(
         return
     from uvicorn.supervisors import Multiprocess
 
-    from taito import metrics
-
-    # each worker counts into files here; a scrape answered by any of them adds up all of them
-    metrics.prepare_multiprocess(
-        os.environ.get(metrics.MULTIPROCESS_ENV) or tempfile.mkdtemp(prefix="taito-metrics-")
-    )
     config = uvicorn.Config(
         "taito.app:app_factory",
         factory=True,

@@ -111,8 +111,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="no SO_REUSEPORT")
-def test_a_scrape_adds_up_every_worker(tmp_path: Path) -> None:
+def _serve_and_count(
+    tmp_path: Path, workers: int, requests: int, directory: Path | None = None
+) -> list[httpx.Response]:
+    """``taito serve --workers N`` in its own processes: ``requests`` GET /healthz, each on a new
+    connection (the kernel spreads them over the workers), then six scrapes."""
     database = f"sqlite:///{tmp_path / 'taito.db'}"
     engine = make_engine(database)
     upgrade(engine)
@@ -123,9 +126,11 @@ def test_a_scrape_adds_up_every_worker(tmp_path: Path) -> None:
         "TAITO_DATABASE_URL": database,
         "TAITO_MASTER_KEY": KeyVault.new_master_key(),
         "TAITO_OPERATOR_TOKEN": OPERATOR,
-    }  # taito serve chooses the workers' metrics directory itself
+    }
+    if directory is not None:
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
     taito = str(Path(sys.executable).with_name("taito"))  # the console script of this install
-    command = [taito, "serve", "--port", str(port), "--workers", "2", "--no-access-log"]
+    command = [taito, "serve", "--port", str(port), "--workers", str(workers), "--no-access-log"]
     server = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -133,19 +138,32 @@ def test_a_scrape_adds_up_every_worker(tmp_path: Path) -> None:
     try:
         deadline = time.monotonic() + 60
         ready = 0
-        while ready < 2 and time.monotonic() < deadline:  # both workers: several answers
+        while ready < workers and time.monotonic() < deadline:  # several answers
             try:
                 ready += httpx.get(f"{base}/readyz", timeout=5).status_code == 200
             except httpx.TransportError:
                 time.sleep(0.2)
-        assert ready == 2, "the server did not start"
-        time.sleep(1)  # the second worker too
-        for _ in range(40):  # a new connection each: the kernel spreads them over the workers
+        assert ready == workers, "the server did not start"
+        time.sleep(1)  # every worker
+        for _ in range(requests):
             assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
-        scrapes = [httpx.get(f"{base}/metrics", headers=AUTH, timeout=5) for _ in range(6)]
+        return [httpx.get(f"{base}/metrics", headers=AUTH, timeout=5) for _ in range(6)]
     finally:
         server.terminate()
         server.wait(timeout=30)
-    for scrape in scrapes:
+
+
+@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="no SO_REUSEPORT")
+def test_a_scrape_adds_up_every_worker(tmp_path: Path) -> None:
+    # taito serve chooses the workers' metrics directory itself
+    for scrape in _serve_and_count(tmp_path, workers=2, requests=40):
         assert scrape.status_code == 200
         assert requests_of(scrape.text, "/healthz", "200") == 40  # whichever worker answered
+
+
+@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="no SO_REUSEPORT")
+def test_a_restart_does_not_add_in_the_counts_of_the_run_before(tmp_path: Path) -> None:
+    directory = tmp_path / "metrics"  # the operator's own PROMETHEUS_MULTIPROC_DIR
+    _serve_and_count(tmp_path, workers=2, requests=5, directory=directory)
+    for scrape in _serve_and_count(tmp_path, workers=1, requests=3, directory=directory):
+        assert requests_of(scrape.text, "/healthz", "200") == 3
