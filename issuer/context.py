@@ -24,6 +24,11 @@ from keys.store import KeyStore
 SCOPES = ("achievements:write", "credentials:issue", "credentials:revoke", "issuer:admin")
 
 
+def aware(moment: datetime) -> datetime:
+    """A stored datetime as UTC: SQLite hands them back naive, and every one stored is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 

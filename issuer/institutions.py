@@ -176,10 +176,8 @@ def rotate_key(
 
 def _sealed_here(context: IssuerContext, institution: Institution) -> bool:
     """Whether the installed seal certificate is one the configured CA issued (or none is)."""
-    if not institution.seal_chain_pem:
-        return True
-    leaf = x509.load_pem_chain(institution.seal_chain_pem.encode())[0]
-    return seal_ca.issued_by_ca(context, leaf)
+    leaf = seal_ca.installed(institution)
+    return leaf is None or seal_ca.issued_by_ca(context, leaf)
 
 
 def did_document(
@@ -299,12 +297,12 @@ def renew_seal_certificate(
     authorize(caller, institution, "issuer:admin")
     assert institution.id is not None
     seal_ca.configured(context)
-    if not institution.seal_chain_pem:
+    leaf = seal_ca.installed(institution)
+    if leaf is None:
         raise Conflict(
             "No seal certificate is installed (a revoked one is uninstalled): rotate the p256 "
             "key (keys/rotate) and the CA certifies the new key."
         )
-    leaf = x509.load_pem_chain(institution.seal_chain_pem.encode())[0]
     if not seal_ca.issued_by_ca(context, leaf):
         raise Conflict("The installed seal certificate is another CA's: this CA renews its own.")
     key = active_key(session, context, institution, "p256").public_key

@@ -38,7 +38,7 @@ from sqlmodel import Session, col, select
 
 from issuer import achievements, audit, institutions, issuance
 from issuer.batch_tables import DONE, FAILED, INVALID, Batch, BatchRow
-from issuer.context import Caller, IssuerContext
+from issuer.context import Caller, IssuerContext, aware
 from issuer.errors import NotFound, UnknownFormat
 from issuer.formats import open_badges, sd_jwt_vc
 from issuer.models import CredentialIssue
@@ -106,11 +106,6 @@ BY_TAITO_FORMAT = {c.taito_format: c.id for c in CONFIGURATIONS.values()}
 
 def _hash(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive; every stored one is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 # --- identifiers and metadata --------------------------------------------------------------------
@@ -450,7 +445,7 @@ def offer_by_reference(
     gone = OAuthError(
         "invalid_request", "This credential offer is unknown, expired or used.", http_status=404
     )
-    if row is None or _aware(row.expires_at) <= now or row.redeemed_at is not None:
+    if row is None or aware(row.expires_at) <= now or row.redeemed_at is not None:
         raise gone
     claimed = session.execute(
         update(CredentialOffer)
@@ -588,7 +583,7 @@ def token(
             CredentialOffer.issuer_id == institution.id,
         )
     ).first()
-    if row is None or _aware(row.expires_at) <= now:
+    if row is None or aware(row.expires_at) <= now:
         raise OAuthError("invalid_grant", "The pre-authorized code is unknown or expired.")
     if row.redeemed_at is not None:
         raise OAuthError("invalid_grant", "The pre-authorized code has been used.")
@@ -718,7 +713,7 @@ def authenticate(
         raise _unauthorized("invalid_token", "Send the access token from the token endpoint.")
     row = session.get(AccessToken, _hash(value))
     now = context.clock()
-    if row is None or _aware(row.expires_at) <= now:
+    if row is None or aware(row.expires_at) <= now:
         raise _unauthorized("invalid_token", "The access token is unknown or expired.")
     if row.dpop_jkt is not None:
         if scheme.lower() != "dpop" or dpop is None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import unquote
 
 from cryptography import x509 as pyca_x509
@@ -34,7 +34,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from issuer.context import IssuerContext
+from issuer.context import IssuerContext, aware
 from issuer.errors import NotFound, SigningUnavailable
 from issuer.tables import Institution, SealCertificate, SealCrl
 from keys import x509
@@ -96,6 +96,13 @@ def certify(
     return certificate
 
 
+def installed(institution: Institution) -> pyca_x509.Certificate | None:
+    """The leaf of the institution's installed seal chain, if one is installed."""
+    if not institution.seal_chain_pem:
+        return None
+    return x509.load_pem_chain(institution.seal_chain_pem.encode())[0]
+
+
 def issued_by_ca(context: IssuerContext, certificate: pyca_x509.Certificate) -> bool:
     """Whether the configured CA signed ``certificate`` (also one from before it kept records)."""
     ca_cert, _ = configured(context)
@@ -119,13 +126,12 @@ def revoke(
     certificate is uninstalled: nothing is sealed with it again until the key rotates (and the
     CA certifies the new one) or another chain is installed."""
     configured(context)
-    installed = None
-    if institution.seal_chain_pem:
-        installed = f"{x509.load_pem_chain(institution.seal_chain_pem.encode())[0].serial_number:x}"
+    leaf = installed(institution)
+    installed_serial = f"{leaf.serial_number:x}" if leaf is not None else None
     if serial is None:
-        if installed is None:
+        if installed_serial is None:
             raise NotFound("The institution has no seal certificate installed.")
-        serial = installed
+        serial = installed_serial
     serial = serial.lower().lstrip("0")
     row = session.exec(
         select(SealCertificate).where(
@@ -139,7 +145,7 @@ def revoke(
         row.revoked_at, row.reason = context.clock(), pyca_x509.ReasonFlags(reason).value
         session.add(row)
         crl_changed(session, context)
-    if serial == installed:
+    if serial == installed_serial:
         institution.seal_chain_pem = None
         session.add(institution)
     return row
@@ -154,31 +160,22 @@ def crl(session: Session, context: IssuerContext) -> bytes:
     than ``CRL_REISSUE``, else a new one, stored. Each GET does not sign a CRL of its own."""
     ca_cert, _ = configured(context)
     ca = _fingerprint(ca_cert)
-    for _ in range(3):
-        state = session.get(SealCrl, ca)
-        if state is None:
-            _create_state(session, ca, context.clock())
-            continue
-        now = context.clock()
-        if (
-            state.der is not None
-            and state.this_update is not None
-            and state.published_version == state.version
-            and now < _aware(state.this_update) + CRL_REISSUE
-        ):
-            return state.der
-        published = _publish(session, context, state, now)
-        # None: another request published first; what it stored is as current as this one
-        return published if published is not None else _stored(session, ca)
-    return _stored(session, ca)
+    state = session.get(SealCrl, ca) or _create_state(session, ca, context.clock())
+    now = context.clock()
+    if (
+        state.der is not None
+        and state.this_update is not None
+        and state.published_version == state.version
+        and now < aware(state.this_update) + CRL_REISSUE
+    ):
+        return state.der
+    published = _publish(session, context, state, now)
+    # None: another request published first; what it stored is as current as this one
+    return published if published is not None else _stored(session, ca)
 
 
 def _fingerprint(ca_cert: pyca_x509.Certificate) -> str:
     return ca_cert.fingerprint(hashes.SHA256()).hex()
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _stored(session: Session, ca: str) -> bytes:
@@ -189,7 +186,7 @@ def _stored(session: Session, ca: str) -> bytes:
     return state.der
 
 
-def _create_state(session: Session, ca: str, now: datetime) -> None:
+def _create_state(session: Session, ca: str, now: datetime) -> SealCrl:
     # RFC 5280 §5.2.3: numbers only grow. CRLs before this table were numbered by the microsecond
     # of issue; a new CA's count starts from the clock too, so it continues above them.
     session.add(SealCrl(ca=ca, number=int(now.timestamp() * 1_000_000)))
@@ -197,6 +194,9 @@ def _create_state(session: Session, ca: str, now: datetime) -> None:
         session.commit()
     except IntegrityError:  # another request created it first
         session.rollback()
+    state = session.get(SealCrl, ca)
+    assert state is not None  # committed, by this request or the other
+    return state
 
 
 def _publish(
@@ -244,7 +244,6 @@ def _publish(
             number=number,
             published_version=version,
             this_update=now,
-            next_update=now + CRL_LIFETIME,
             der=der,
         )
     )

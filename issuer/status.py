@@ -17,7 +17,7 @@ import hashlib
 import json
 import random
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -26,7 +26,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, SQLModel, col, select
 
 from issuer import audit, institutions
-from issuer.context import Caller, IssuerContext
+from issuer.context import Caller, IssuerContext, aware
 from issuer.errors import Conflict, NotFound
 from issuer.tables import Institution, IssuedCredential, StatusEntry, StatusList
 from keys import data_integrity, status_list, vc_jwt
@@ -443,16 +443,10 @@ def published(session: Session, context: IssuerContext, slug: str, list_id: str)
     lst = session.get(StatusList, list_id)
     if lst is None or lst.issuer_id != institution.id:
         raise NotFound("There is no such status list.")
-    stale = lst.valid_until is None or _aware(lst.valid_until) - context.clock() < PUBLISHED_FOR / 2
+    stale = lst.valid_until is None or aware(lst.valid_until) - context.clock() < PUBLISHED_FOR / 2
     if lst.document is None or lst.published_version < lst.version or stale:
         lst = _publish(session, context, institution, lst)
     return lst
-
-
-def _aware(moment: datetime) -> datetime:
-    from datetime import UTC
-
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def etag(data: str | bytes) -> str:

@@ -191,6 +191,5 @@ class SealCrl(SQLModel, table=True):
     version: int = 0
     number: int = Field(sa_column=Column(BigInteger, nullable=False))
     published_version: int = -1
-    this_update: datetime | None = None
-    next_update: datetime | None = None
+    this_update: datetime | None = None  # its nextUpdate is CRL_LIFETIME later
     der: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))

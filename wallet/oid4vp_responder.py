@@ -182,24 +182,23 @@ def _signed_parameters(context: WalletContext, client_id: str, token: str) -> di
     return params
 
 
-# The client identifier prefixes each wallet policy (TAITO_WALLET_VERIFIERS) answers.
-_POLICY_PREFIXES = {"signed": _SIGNED, "x509": _CERTIFIED}
+# What each wallet policy (TAITO_WALLET_VERIFIERS) answers: client identifier prefixes, in words.
+_POLICIES = {
+    "signed": (_SIGNED, "a DID's or a certified key"),
+    "x509": (_CERTIFIED, "a certificate of a trusted authority"),
+}
 
 
 def _check_policy(context: WalletContext, client_id: str) -> None:
     """The operator's choice of verifiers, before anything is fetched (§5.9: the wallet decides
     which client identifier prefixes it supports)."""
-    allowed = _POLICY_PREFIXES.get(context.verifiers)
-    if allowed is not None and client_id.split(":", 1)[0] not in allowed:
+    if context.verifiers not in _POLICIES:
+        return  # "any"
+    prefixes, signed_by = _POLICIES[context.verifiers]
+    if client_id.split(":", 1)[0] not in prefixes:
         raise _bad(
-            "This wallet answers only verifiers that sign their requests with "
-            + (
-                "a certificate of a trusted authority (x509_san_dns:, x509_hash:)"
-                if context.verifiers == "x509"
-                else "a DID's or a certified key (decentralized_identifier:, x509_san_dns:, "
-                "x509_hash:)"
-            )
-            + ".",
+            f"This wallet answers only verifiers that sign their requests with {signed_by} "
+            f"({', '.join(p + ':' for p in prefixes)}).",
             "invalid_client",
         )
 

@@ -25,7 +25,6 @@ def upgrade() -> None:
         sa.Column("number", sa.BigInteger(), nullable=False),
         sa.Column("published_version", sa.Integer(), nullable=False),
         sa.Column("this_update", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("next_update", sa.DateTime(timezone=True), nullable=True),
         sa.Column("der", sa.LargeBinary(), nullable=True),
         sa.PrimaryKeyConstraint("ca"),
     )
