@@ -34,8 +34,10 @@ from tests.issuer.conftest import (
     Env,
     make_institution,
     make_key,
+    operator,
 )
 from tests.issuer.test_status import _bit
+from tests.taito.test_metrics import samples
 from verifier.credential import VerifyOptions, verify_credential
 
 CSV = "text/csv"
@@ -181,6 +183,24 @@ def test_batch_issues_every_row_and_each_credential_verifies(env: Env) -> None:
     assert {e["actor"] for e in issued} == {
         e["actor"] for e in events if e["action"] == "batch.created"
     }
+
+
+def test_the_operators_metrics_show_the_queue_by_state(env: Env) -> None:
+    def queue() -> dict[str, float]:
+        scrape = env.client.get("/metrics", headers=operator())
+        assert scrape.status_code == 200, scrape.text
+        return {
+            dict(labels)["state"]: value
+            for (name, labels), value in samples(scrape.text).items()
+            if name == "taito_batch_rows"
+        }
+
+    assert queue() == {}
+    body = HEADER + "r-1,a@example.fi,,,,,\nr-2,b@example.fi,,,,,\nr-3,,,,,,\n"
+    assert _upload(env, _achievement(env), body).status_code == 202
+    assert queue() == {"pending": 2, "invalid": 1}  # r-3 names no recipient
+    assert _drain(env) == 2
+    assert queue() == {"done": 2, "invalid": 1}
 
 
 def test_invalid_rows_are_reported_and_skipped(env: Env) -> None:
