@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from issuer import achievements, audit, badge_image, institutions, status
+from issuer import achievements, audit, badge_image, institutions, metrics, status
 from issuer.context import Caller, IssuerContext
 from issuer.errors import Conflict, NotFound
 from issuer.formats import clr, elm, open_badges, sd_jwt_vc
@@ -223,10 +223,11 @@ def issue(
     (outcome,) = issue_many(session, context, caller, institution, [(body, idempotency_key)])
     if outcome.error is not None:
         raise outcome.error
-    if outcome.created:
-        session.commit()
     credential = session.get(IssuedCredential, outcome.credential_id)
     assert credential is not None
+    if outcome.created:
+        session.commit()
+        metrics.issued(credential.documents)
     return credential, outcome.created
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, SQLModel, col, select
 
-from issuer import audit, institutions
+from issuer import audit, institutions, metrics
 from issuer.context import Caller, IssuerContext, aware
 from issuer.errors import Conflict, NotFound
 from issuer.tables import Institution, IssuedCredential, StatusEntry, StatusList
@@ -333,6 +333,7 @@ def change(
         if action == "suspend" and not _can_suspend(session, row.id):
             raise Conflict(f"Credential urn:uuid:{row.id} was issued without a suspension entry.")
     now = context.clock()
+    changed = 0
     for row in rows:
         if action == "revoke":
             new_status, values = "revoked", {"revocation": 1, "status": TOKEN_VALUES["revoked"]}
@@ -342,6 +343,7 @@ def change(
             new_status, values = "active", {"suspension": 0, "status": TOKEN_VALUES["active"]}
         if row.status == new_status:
             continue
+        changed += 1
         _set(session, row.id, values)
         row.status = new_status
         if action == "revoke":
@@ -356,6 +358,7 @@ def change(
             reason=reason,
         )
     session.commit()
+    metrics.status_changed(action, changed)
     for row in rows:
         session.refresh(row)
     return rows

@@ -32,7 +32,7 @@ from sqlalchemy import Engine, or_, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
-from issuer import issuance
+from issuer import issuance, metrics
 from issuer.batch_tables import DONE, FAILED, OPEN_ROWS, PENDING, RUNNING, Batch, BatchRow
 from issuer.context import Caller, IssuerContext
 from issuer.errors import Unauthorized
@@ -251,6 +251,7 @@ def _issue_chunk(
     now = context.clock()
     states: dict[int, str] = {}
     failures: dict[int, tuple[str, str]] = {}
+    signed: list[str] = []  # the formats of the new credentials, counted once committed
     groups: dict[str, list[BatchRow]] = {}
     for row in rows:
         groups.setdefault(row.batch_id, []).append(row)
@@ -277,12 +278,14 @@ def _issue_chunk(
             requests.append((body, row.idempotency_key))
             issuing.append(row)
         outcomes = issuance.issue_many(session, context, caller, institution, requests)
-        for row, outcome in zip(issuing, outcomes, strict=True):
+        for row, outcome, (body, _) in zip(issuing, outcomes, requests, strict=True):
             assert row.id is not None
             if outcome.error is not None:
                 failures[row.id] = (outcome.error.code, outcome.error.detail)
             else:
                 states[row.id] = DONE
+                if outcome.created:
+                    signed.extend(dict.fromkeys(body.formats))
     # lease_owner stays: it names the worker that issued the row.
     if states:
         session.execute(
@@ -294,6 +297,7 @@ def _issue_chunk(
         states[row_id] = FAILED
         _mark_failed(session, row_id, owner, now, code, message)
     session.commit()
+    metrics.issued(signed)
     return [states[row.id] for row in rows if row.id is not None]
 
 

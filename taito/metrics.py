@@ -6,8 +6,11 @@ operator token.
   (``/issuers/{slug}/credentials``, never a slug or an id: bounded labels, no personal data);
   paths that match no route count as ``route="unmatched"``. Recorded by :class:`Metrics`, the
   outermost middleware, so 413s and last-resort 500s count too.
-* ``taito_verifications_total{format, outcome}`` (``verifier/metrics.py``): what was submitted
-  for verification through the API and the employer's page, verified or failed.
+* The roles' own counts, each in its ``metrics.py``: ``taito_credentials_issued_total{format}``
+  and ``taito_credential_status_changes_total{action}`` (issuer);
+  ``taito_verifications_total{format, outcome}`` (verifier: the API and the employer's page);
+  ``taito_wallet_sign_ins_total{outcome}``, ``taito_wallet_registrations_total{outcome}`` and
+  ``taito_wallet_refresh_token_reuse_total`` (wallet).
 * ``taito_batch_rows{state}``: the bulk-issuance queue, read from the database at each scrape
   (the one figure that is the same whichever process answers).
 

@@ -37,7 +37,7 @@ from tests.issuer.conftest import (
     operator,
 )
 from tests.issuer.test_status import _bit
-from tests.taito.test_metrics import samples
+from tests.taito.test_metrics import counted, samples
 from verifier.credential import VerifyOptions, verify_credential
 
 CSV = "text/csv"
@@ -199,8 +199,11 @@ def test_the_operators_metrics_show_the_queue_by_state(env: Env) -> None:
     body = HEADER + "r-1,a@example.fi,,,,,\nr-2,b@example.fi,,,,,\nr-3,,,,,,\n"
     assert _upload(env, _achievement(env), body).status_code == 202
     assert queue() == {"pending": 2, "invalid": 1}  # r-3 names no recipient
+    signed = counted("taito_credentials_issued", format="ob3-di")
     assert _drain(env) == 2
     assert queue() == {"done": 2, "invalid": 1}
+    # the worker (here in this process) counts what it signed, once committed
+    assert counted("taito_credentials_issued", format="ob3-di") - signed == 2
 
 
 def test_invalid_rows_are_reported_and_skipped(env: Env) -> None:

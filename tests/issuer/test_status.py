@@ -9,7 +9,8 @@ from typing import Any
 from keys import data_integrity, jwk, sd_jwt, status_list, vc_jwt
 from keys.signing import KeySigner
 from tests.issuer.conftest import Env
-from tests.issuer.test_api import _achievement, _issue, _key_of_type, _options
+from tests.issuer.test_api import RECIPIENT, _achievement, _issue, _key_of_type, _options
+from tests.taito.test_metrics import counted
 
 
 def _entries(credential: dict[str, Any]) -> list[dict[str, Any]]:
@@ -78,6 +79,47 @@ def test_suspend_and_unsuspend(env: Env) -> None:
         f"/issuers/{env.slug}/credentials/{plain['id']}/suspend", headers=env.admin
     )
     assert refused.status_code == 409
+
+
+def test_the_operators_metrics_count_what_was_signed_and_changed(env: Env) -> None:
+    """One count per signed format of a new credential; an idempotent repeat, a refused request
+    and a change to the status a credential already has count nothing."""
+
+    def figures() -> dict[str, float]:
+        issued = {f: counted("taito_credentials_issued", format=f) for f in ("ob3-di", "ob3-jwt")}
+        return issued | {
+            a: counted("taito_credential_status_changes", action=a)
+            for a in ("revoke", "suspend", "unsuspend")
+        }
+
+    before = figures()
+    achievement_id = _achievement(env)
+    body = {"achievement_id": achievement_id, "recipient": RECIPIENT}
+    twice = {**env.issuing, "Idempotency-Key": "metrics-1"}
+    path = f"/issuers/{env.slug}/credentials"
+    for _ in range(2):
+        sent = env.client.post(path, json={**body, "formats": ["ob3-di", "ob3-jwt"]}, headers=twice)
+        assert sent.status_code in (200, 201), sent.text
+    credential_id = sent.json()["id"]
+    suspendable = _issue(env, achievement_id, ["ob3-di"], suspendable=True).json()["id"]
+    assert _issue(env, "no-such-achievement", ["ob3-di"]).status_code == 404
+    for target, action in (
+        (credential_id, "revoke"),
+        (credential_id, "revoke"),  # already revoked: no change
+        (suspendable, "suspend"),
+        (suspendable, "suspend"),
+        (suspendable, "unsuspend"),
+    ):
+        answer = env.client.post(f"{path}/{target}/{action}", headers=env.admin)
+        assert answer.status_code == 200, answer.text
+    after = figures()
+    assert {name: after[name] - before[name] for name in after} == {
+        "ob3-di": 2,
+        "ob3-jwt": 1,
+        "revoke": 1,
+        "suspend": 1,
+        "unsuspend": 1,
+    }
 
 
 def test_list_is_cached_and_resigned_only_on_change(env: Env) -> None:

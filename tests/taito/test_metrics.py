@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
@@ -35,6 +36,12 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
+
+
+def counted(name: str, **labels: str) -> float:
+    """A counter of this process as it stands (prometheus_client's default registry, which
+    ``/metrics`` exposes): tests compare it before and after, as other tests count too."""
+    return REGISTRY.get_sample_value(f"{name}_total", labels) or 0.0
 
 
 def requests_of(text: str, route: str, status: str, method: str = "GET") -> float:
