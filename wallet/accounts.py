@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from wallet import envelope, mail
+from wallet import envelope, mail, metrics
 from wallet.context import WalletContext
 from wallet.errors import (
     AccountExists,
@@ -114,6 +114,26 @@ def register(
     It is counted instead: a registration that finds its address taken is a failed sign-in
     attempt of that client and that account, under the same limits as sign-in, so probing for
     addresses through registration is as slow as probing through sign-in."""
+    try:
+        learner = _register(session, context, email, password, display_name, client)
+    except RateLimited:
+        metrics.registration("rate_limited")
+        raise
+    except AccountExists:
+        metrics.registration("address_taken")
+        raise
+    metrics.registration("created")
+    return learner
+
+
+def _register(
+    session: Session,
+    context: WalletContext,
+    email: str,
+    password: str,
+    display_name: str | None,
+    client: str,
+) -> Learner:
     now = context.clock()
     address = normalise_email(email)
     attempt = _attempt(session, context, _digest(address), _digest(client), now)
@@ -248,6 +268,21 @@ def issue_tokens(
 def login(
     session: Session, context: WalletContext, email: str, password: str, client: str
 ) -> TokenPair:
+    try:
+        tokens = _login(session, context, email, password, client)
+    except RateLimited:
+        metrics.sign_in("rate_limited")
+        raise
+    except InvalidLogin:
+        metrics.sign_in("failed")
+        raise
+    metrics.sign_in("succeeded")
+    return tokens
+
+
+def _login(
+    session: Session, context: WalletContext, email: str, password: str, client: str
+) -> TokenPair:
     now = context.clock()
     address = normalise_email(email)
     account, client_key = _digest(address), _digest(client)
@@ -280,6 +315,17 @@ def _revoke_family(session: Session, family_id: str, now: datetime) -> None:
     )
 
 
+def _reused(session: Session, family_id: str, now: datetime) -> InvalidRefreshToken:
+    """RFC 9700 §4.14.2: a spent token presented again revokes the whole family (committed);
+    the error to raise."""
+    _revoke_family(session, family_id, now)
+    session.commit()
+    metrics.REFRESH_REUSE.inc()
+    return InvalidRefreshToken(
+        "This refresh token was already used: every session of this sign-in is revoked."
+    )
+
+
 def refresh(session: Session, context: WalletContext, token: str) -> TokenPair:
     """Rotate: the presented token is spent and a new one of the same family is returned."""
     now = context.clock()
@@ -288,12 +334,7 @@ def refresh(session: Session, context: WalletContext, token: str) -> TokenPair:
     if row is None or not hmac.compare_digest(row.token_hash, token_hash):
         raise InvalidRefreshToken("The refresh token is not valid.")
     if row.used_at is not None or row.revoked_at is not None:
-        # RFC 9700 §4.14.2: a spent token presented again -> revoke the whole family.
-        _revoke_family(session, row.family_id, now)
-        session.commit()
-        raise InvalidRefreshToken(
-            "This refresh token was already used: every session of this sign-in is revoked."
-        )
+        raise _reused(session, row.family_id, now)
     if _aware(row.expires_at) <= now:
         raise InvalidRefreshToken("The refresh token has expired: sign in again.")
     # Spend it atomically: of two concurrent uses, one wins and the other counts as a reuse.
@@ -308,11 +349,7 @@ def refresh(session: Session, context: WalletContext, token: str) -> TokenPair:
     )
     if spent.rowcount != 1:
         session.rollback()
-        _revoke_family(session, row.family_id, now)
-        session.commit()
-        raise InvalidRefreshToken(
-            "This refresh token was already used: every session of this sign-in is revoked."
-        )
+        raise _reused(session, row.family_id, now)
     learner = session.get(Learner, row.learner_id)
     if learner is None:
         raise InvalidRefreshToken("The refresh token is not valid.")

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, table, text
 from sqlmodel import col
 
 from keys.store import StoredKey
+from tests.taito.test_metrics import counted
 from tests.wallet.conftest import (
     PASSWORD,
     Account,
@@ -234,6 +235,51 @@ def test_probing_for_addresses_by_registering_is_under_the_sign_in_limit(
     with session_of(client) as session:
         count = session.connection().execute(text("SELECT count(*) FROM learner")).scalar_one()
     assert count == len(others) + 1  # nothing was created by the refused registrations
+
+
+def test_the_operators_metrics_count_sign_ins_registrations_and_reused_tokens(
+    client: TestClient,
+) -> None:
+    def figures() -> dict[str, float]:
+        return {
+            **{
+                f"sign_in {o}": counted("taito_wallet_sign_ins", outcome=o)
+                for o in ("succeeded", "failed", "rate_limited")
+            },
+            **{
+                f"registration {o}": counted("taito_wallet_registrations", outcome=o)
+                for o in ("created", "address_taken", "rate_limited")
+            },
+            "reuse": counted("taito_wallet_refresh_token_reuse"),
+        }
+
+    before = figures()
+    context = wallet_of(client)
+    account = register(client)
+    taken = {"email": account.email, "password": "some password 123"}
+    assert client.post("/wallet/auth/register", json=taken).status_code == 409
+    right = {"email": account.email, "password": PASSWORD}
+    assert client.post("/wallet/auth/login", json=right).status_code == 200
+    assert client.post(
+        "/wallet/auth/refresh", json={"refresh_token": account.refresh_token}
+    ).is_success
+    spent = client.post("/wallet/auth/refresh", json={"refresh_token": account.refresh_token})
+    assert spent.status_code == 401
+    wrong = {"email": account.email, "password": "not the password"}
+    for _ in range(context.login_max_failures_account):  # the right password cleared the 409
+        assert client.post("/wallet/auth/login", json=wrong).status_code == 401
+    assert client.post("/wallet/auth/login", json=right).status_code == 429
+    assert client.post("/wallet/auth/register", json=taken).status_code == 429
+    after = figures()
+    assert {name: after[name] - before[name] for name in after} == {
+        "sign_in succeeded": 1,
+        "sign_in failed": context.login_max_failures_account,
+        "sign_in rate_limited": 1,
+        "registration created": 1,
+        "registration address_taken": 1,
+        "registration rate_limited": 1,
+        "reuse": 1,
+    }
 
 
 def test_export_import_round_trip_and_wrong_passphrase(client: TestClient) -> None:
