@@ -106,7 +106,16 @@ class Settings(BaseSettings):
         default=30, ge=1, le=365, description="wallet: lifetime of a refresh token family member"
     )
     wallet_login_max_failures: int = Field(
-        default=5, ge=1, description="wallet: failed logins per account in the window before 429"
+        default=5,
+        ge=1,
+        description="wallet: failed logins per account from one client address in the window "
+        "before 429",
+    )
+    wallet_login_max_failures_account: int = Field(
+        default=20,
+        ge=1,
+        description="wallet: failed logins per account from all client addresses in the window "
+        "before 429 (what locking a learner out takes)",
     )
     wallet_login_window_minutes: int = Field(
         default=15, ge=1, description="wallet: the login rate-limit window"

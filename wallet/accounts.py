@@ -6,9 +6,12 @@ rotation with reuse detection, logout.
 - Refresh tokens rotate on every use; each belongs to a family started by one login. Presenting
   a token that was already rotated (or revoked) revokes the whole family: a stolen token and the
   legitimate one cannot both live on (RFC 9700 §4.14.2, refresh token rotation).
-- Login is limited per account and per client address over a sliding window, counted in the
-  ``login_attempt`` table so the limit holds across processes; over the limit: 429 with
-  ``Retry-After`` (RFC 6585 §4).
+- Failed sign-ins are limited over a sliding window, counted in the ``login_attempt`` table so
+  the limits hold across processes: per account from one client address (5), per account from
+  all addresses (20), per client address (20); over a limit: 429 with ``Retry-After`` (RFC 6585
+  §4). The first limit is the one a guesser meets; locking the learner out takes the second,
+  that is failures from several addresses (OWASP ASVS 4.0.3 V2.2.1: anti-automation that holds
+  against account lockout too).
 """
 
 from __future__ import annotations
@@ -218,14 +221,14 @@ def _attempt(
     session.exec(delete(LoginAttempt).where(col(LoginAttempt.at) < now - context.login_window))
     session.commit()
     since = now - context.login_window
-    for column, value, limit in (
-        (LoginAttempt.account, account, context.login_max_failures_account),
-        (LoginAttempt.client, client, context.login_max_failures_client),
+    of_account, of_client = LoginAttempt.account == account, LoginAttempt.client == client
+    for where, limit in (
+        ((of_account, of_client), context.login_max_failures_account_client),
+        ((of_account,), context.login_max_failures_account),
+        ((of_client,), context.login_max_failures_client),
     ):
         count, oldest = session.exec(
-            select(func.count(), func.min(LoginAttempt.at)).where(
-                column == value, LoginAttempt.at > since
-            )
+            select(func.count(), func.min(LoginAttempt.at)).where(*where, LoginAttempt.at > since)
         ).one()
         if count > limit and oldest is not None:  # this attempt is one of them
             session.delete(attempt)
@@ -303,7 +306,12 @@ def _login(
             session.add(learner)
     if learner is None:
         raise InvalidLogin("The email or the password is wrong.")  # the attempt stays counted
-    session.exec(delete(LoginAttempt).where(col(LoginAttempt.account) == account))
+    # this client knows the password: its failures go; other addresses' stay counted
+    session.exec(
+        delete(LoginAttempt).where(
+            col(LoginAttempt.account) == account, col(LoginAttempt.client) == client_key
+        )
+    )
     return issue_tokens(session, context, learner)
 
 

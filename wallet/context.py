@@ -54,7 +54,10 @@ class WalletContext:
     access_token_ttl: timedelta = timedelta(minutes=15)
     refresh_token_ttl: timedelta = timedelta(days=30)
     email_token_ttl: timedelta = timedelta(hours=48)
-    login_max_failures_account: int = 5
+    # failed sign-ins in the window (wallet/accounts.py): an account's from one client address,
+    # an account's from all of them, a client address's over all accounts
+    login_max_failures_account_client: int = 5
+    login_max_failures_account: int = 20
     login_max_failures_client: int = 20
     login_window: timedelta = timedelta(minutes=15)
     status_recheck_interval: timedelta = timedelta(hours=24)

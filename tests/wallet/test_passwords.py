@@ -114,7 +114,7 @@ def test_change_password_ends_every_other_sign_in(client: TestClient) -> None:
 
 def test_wrong_current_passwords_are_rate_limited(client: TestClient) -> None:
     account = register(client)
-    limit = wallet_of(client).login_max_failures_account
+    limit = wallet_of(client).login_max_failures_account_client
     for _ in range(limit):
         response = client.post(
             "/wallet/auth/password",

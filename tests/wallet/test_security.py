@@ -180,7 +180,7 @@ def test_login_rate_limit_per_account_and_per_client(client: TestClient) -> None
     account = register(client)
     context = wallet_of(client)
     wrong = {"email": account.email, "password": "not the password"}
-    for _ in range(context.login_max_failures_account):
+    for _ in range(context.login_max_failures_account_client):
         assert client.post("/wallet/auth/login", json=wrong).status_code == 401
     limited = client.post("/wallet/auth/login", json={"email": account.email, "password": PASSWORD})
     assert limited.status_code == 429
@@ -206,6 +206,34 @@ def test_login_rate_limit_per_account_and_per_client(client: TestClient) -> None
         assert session.exec(select(func.count()).select_from(LoginAttempt)).one()[0] >= 20
 
 
+def test_one_addresss_guesses_do_not_lock_the_learner_out(client: TestClient) -> None:
+    """Failures from one client address stop that address at the per-address limit; the learner,
+    signing in from another, is let in until failures from all addresses reach the account
+    limit, which takes several addresses (OWASP ASVS 4.0.3 V2.2.1)."""
+    context = wallet_of(client)
+    account = register(client)
+    right = {"email": account.email, "password": PASSWORD}
+    wrong = {"email": account.email, "password": "not the password"}
+    per_address = context.login_max_failures_account_client
+    addresses = -(-context.login_max_failures_account // per_address)  # to reach the account's
+
+    def at(host: str) -> TestClient:
+        return TestClient(client.app, client=(host, 40000))
+
+    learner = at("203.0.113.80")
+    guessers = [at(f"198.51.100.{i}") for i in range(1, addresses + 1)]
+    for _ in range(per_address):
+        assert guessers[0].post("/wallet/auth/login", json=wrong).status_code == 401
+    assert guessers[0].post("/wallet/auth/login", json=right).status_code == 429
+    assert learner.post("/wallet/auth/login", json=right).status_code == 200
+    # the learner's sign-in cleared only the learner's address's failures
+    for guesser in guessers[1:]:
+        for _ in range(per_address):
+            assert guesser.post("/wallet/auth/login", json=wrong).status_code == 401
+    locked = learner.post("/wallet/auth/login", json=right)
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 0
+
+
 def test_probing_for_addresses_by_registering_is_under_the_sign_in_limit(
     client: TestClient,
 ) -> None:
@@ -216,7 +244,7 @@ def test_probing_for_addresses_by_registering_is_under_the_sign_in_limit(
     # new accounts from one address are not failures: more than the per-client limit succeed
     others = [register(client) for _ in range(context.login_max_failures_client + 2)]
     probe = {"email": taken.email, "password": "some password 123"}
-    for _ in range(context.login_max_failures_account):
+    for _ in range(context.login_max_failures_account_client):
         assert client.post("/wallet/auth/register", json=probe).status_code == 409
     limited = client.post("/wallet/auth/register", json=probe)
     assert limited.status_code == 429, limited.text
@@ -266,14 +294,14 @@ def test_the_operators_metrics_count_sign_ins_registrations_and_reused_tokens(
     spent = client.post("/wallet/auth/refresh", json={"refresh_token": account.refresh_token})
     assert spent.status_code == 401
     wrong = {"email": account.email, "password": "not the password"}
-    for _ in range(context.login_max_failures_account):  # the right password cleared the 409
+    for _ in range(context.login_max_failures_account_client):  # the right password cleared the 409
         assert client.post("/wallet/auth/login", json=wrong).status_code == 401
     assert client.post("/wallet/auth/login", json=right).status_code == 429
     assert client.post("/wallet/auth/register", json=taken).status_code == 429
     after = figures()
     assert {name: after[name] - before[name] for name in after} == {
         "sign_in succeeded": 1,
-        "sign_in failed": context.login_max_failures_account,
+        "sign_in failed": context.login_max_failures_account_client,
         "sign_in rate_limited": 1,
         "registration created": 1,
         "registration address_taken": 1,
