@@ -26,7 +26,7 @@ from schemas import strict_json
 from schemas.contexts import ContextCache, StaticLoader
 from schemas.credential_schemas import SchemaCache
 from schemas.oauth import OAuthError
-from taito import metrics, problems
+from taito import logs, metrics, problems
 from taito.database import make_engine, ping
 from taito.settings import ConfigurationError, Settings
 from verifier import oid4vp_routes
@@ -140,7 +140,6 @@ async def _rate_limited(request: Request, exc: Exception) -> JSONResponse:
 
 def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAPI:
     settings = settings or Settings()
-    logging.basicConfig(level=settings.log_level)
     engine = make_engine(settings.database_url, **engine_kwargs)
 
     @asynccontextmanager
@@ -275,5 +274,9 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
 
 
 def app_factory() -> FastAPI:
-    """Entry point for ``uvicorn --factory taito.app:app_factory`` (reads TAITO_* then)."""
-    return create_app()
+    """Entry point for ``uvicorn --factory taito.app:app_factory`` (reads TAITO_* then): the
+    served app, which also sets up the process's logging (``taito/logs.py``). An app made by
+    ``create_app`` alone (tests, ``taito demo``) leaves logging as it finds it."""
+    settings = Settings()
+    logs.configure(settings.log_level, settings.log_format, settings.access_log)
+    return create_app(settings)

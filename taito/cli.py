@@ -24,7 +24,7 @@ from keys.did import default_method_id
 from keys.store import KeyStore, KeyVault
 from schemas.contexts import StaticLoader
 from schemas.errors import TaitoError
-from taito import batch_cli, database
+from taito import batch_cli, database, logs
 from taito.settings import Settings
 
 app = typer.Typer(
@@ -71,12 +71,21 @@ def serve(
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
-    access_log: Annotated[bool, typer.Option(help="log every request (uvicorn.access)")] = True,
+    access_log: Annotated[
+        bool | None,
+        typer.Option(help="Taito's access log (default: TAITO_ACCESS_LOG, on)", show_default=False),
+    ] = None,
 ) -> None:
-    """Serve the API with uvicorn."""
+    """Serve the API with uvicorn. Taito writes the access log (taito/logs.py: the route template,
+    never the path, which may carry a share-link token); uvicorn's own is off."""
     import uvicorn
 
-    settings()  # fail early, in one line, on bad configuration
+    if access_log is not None:
+        os.environ["TAITO_ACCESS_LOG"] = "true" if access_log else "false"
+    configured = settings()  # fail early, in one line, on bad configuration
+    # this process's logging (uvicorn's own configuration is off: log_config=None); each worker
+    # sets up its own the same way (taito.app.app_factory)
+    logs.configure(configured.log_level, configured.log_format, configured.access_log)
     from taito import metrics
 
     directory = os.environ.get(metrics.MULTIPROCESS_ENV)
@@ -93,7 +102,8 @@ def serve(
             host=host,
             port=port,
             workers=workers,
-            access_log=access_log,
+            access_log=False,
+            log_config=None,
         )
         return
     from uvicorn.supervisors import Multiprocess
@@ -104,7 +114,8 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        access_log=access_log,
+        access_log=False,
+        log_config=None,
     )
     address = WorkerAddress(socket.AF_INET6 if ":" in host else socket.AF_INET)
     try:
@@ -517,7 +528,8 @@ def _dev_seal_ca(folder: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit code 2 for usage and input errors."""
-    logging.basicConfig(level=logging.WARNING)
+    # warnings only, in the operator's format; an app the command creates takes its own level
+    logs.configure("WARNING", "json" if os.environ.get("TAITO_LOG_FORMAT") == "json" else "text")
     try:
         result = app(args=argv, standalone_mode=False)
     except typer.Abort:

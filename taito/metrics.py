@@ -39,6 +39,7 @@ from sqlmodel import Session, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from issuer.batch_tables import BatchRow
+from taito import logs
 
 MEDIA_TYPE = CONTENT_TYPE_LATEST
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -61,7 +62,8 @@ DURATION = Histogram(
 
 
 class Metrics:
-    """Outermost ASGI middleware: counts and times every HTTP answer by its route template."""
+    """Outermost ASGI middleware: counts and times every HTTP answer by its route template, and
+    writes its access line (:func:`taito.logs.access`: the template, never the path)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -85,8 +87,10 @@ class Metrics:
             # the router wrote the matched route into this same scope
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             method = scope["method"] if scope["method"] in _METHODS else "other"
+            elapsed = time.perf_counter() - started
             REQUESTS.labels(method, route, str(status)).inc()
-            DURATION.labels(method, route).observe(time.perf_counter() - started)
+            DURATION.labels(method, route).observe(elapsed)
+            logs.access(method, route, status, elapsed, scope.get("state", {}).get("request_id"))
 
 
 class _Database:

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schemas.errors import TaitoError
+from taito import logs
 
 log = logging.getLogger("taito")
 
@@ -240,6 +241,7 @@ class RequestGuard:
                     raise _TooLarge(limit)
             return message
 
+        current = logs.REQUEST_ID.set(request_id)  # on every log record written meanwhile
         try:
             await self.app(scope, limited_receive, send_with_id)
         except _TooLarge:
@@ -256,6 +258,8 @@ class RequestGuard:
                     request_id=request_id,
                 )
                 await response(scope, receive, send_with_id)
+        finally:
+            logs.REQUEST_ID.reset(current)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         response = problem(

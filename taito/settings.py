@@ -99,6 +99,15 @@ class Settings(BaseSettings):
         description="verifier policy: a status that cannot be checked warns instead of failing",
     )
     log_level: str = Field(default="INFO", description="Python logging level")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text, or json: one JSON object a line for a log collector (taito/logs.py)",
+    )
+    access_log: bool = Field(
+        default=True,
+        description="one line per request: method, route template, status, time, request id "
+        "(never the path, the query or the client's address)",
+    )
     wallet_access_token_minutes: int = Field(
         default=15, ge=1, le=1440, description="wallet: lifetime of access tokens"
     )

@@ -118,22 +118,28 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def serve_environment(tmp_path: Path, **extra: str) -> tuple[dict[str, str], int]:
+    """For ``taito serve`` in its own processes: the environment (a migrated SQLite database in
+    ``tmp_path``, a new master key, ``extra``) and a free port."""
+    database = f"sqlite:///{tmp_path / 'taito.db'}"
+    engine = make_engine(database)
+    upgrade(engine)
+    engine.dispose()
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
+        "TAITO_DATABASE_URL": database,
+        "TAITO_MASTER_KEY": KeyVault.new_master_key(),
+        **extra,
+    }
+    return env, _free_port()
+
+
 def _serve_and_count(
     tmp_path: Path, workers: int, requests: int, directory: Path | None = None
 ) -> list[httpx.Response]:
     """``taito serve --workers N`` in its own processes: ``requests`` GET /healthz, each on a new
     connection (the kernel spreads them over the workers), then six scrapes."""
-    database = f"sqlite:///{tmp_path / 'taito.db'}"
-    engine = make_engine(database)
-    upgrade(engine)
-    engine.dispose()
-    port = _free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
-        "TAITO_DATABASE_URL": database,
-        "TAITO_MASTER_KEY": KeyVault.new_master_key(),
-        "TAITO_OPERATOR_TOKEN": OPERATOR,
-    }
+    env, port = serve_environment(tmp_path, TAITO_OPERATOR_TOKEN=OPERATOR)
     if directory is not None:
         env["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
     taito = str(Path(sys.executable).with_name("taito"))  # the console script of this install
