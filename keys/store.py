@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -37,23 +38,35 @@ from keys.jwk import (
 from keys.signing import KeySigner
 
 _VERSION = b"\x01"
+_Row = TypeVar("_Row", bound=SQLModel)
 MIN_MASTER_KEY_BYTES = 32
 
 
-class KeyVault:
-    """Seals and opens private JWKs. Build it once from the master key."""
+def _key_encryption(master_key: str, name: str) -> AESGCM:
+    try:
+        secret = base64url.decode(master_key)
+    except Exception as exc:
+        raise InvalidKey(f"{name} must be base64url.") from exc
+    if len(secret) < MIN_MASTER_KEY_BYTES:
+        raise InvalidKey(f"{name} must hold at least {MIN_MASTER_KEY_BYTES} bytes.")
+    kek = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"taito key-encryption-key v1"
+    ).derive(secret)
+    return AESGCM(kek)
 
-    def __init__(self, master_key: str) -> None:
-        try:
-            secret = base64url.decode(master_key)
-        except Exception as exc:
-            raise InvalidKey("TAITO_MASTER_KEY must be base64url.") from exc
-        if len(secret) < MIN_MASTER_KEY_BYTES:
-            raise InvalidKey(f"TAITO_MASTER_KEY must hold at least {MIN_MASTER_KEY_BYTES} bytes.")
-        kek = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=b"taito key-encryption-key v1"
-        ).derive(secret)
-        self._aead = AESGCM(kek)
+
+class KeyVault:
+    """Seals and opens private JWKs. Build it once from the master key.
+
+    Master-key rotation: ``previous`` keys open what they sealed, and only the current key seals,
+    so a service restarted with a new ``TAITO_MASTER_KEY`` and the old one as
+    ``TAITO_MASTER_KEY_PREVIOUS`` keeps working while :meth:`reseal` (``taito keys rewrap``) moves
+    every sealed blob to the new key; then the previous key is dropped.
+    """
+
+    def __init__(self, master_key: str, previous: Sequence[str] = ()) -> None:
+        self._aead = _key_encryption(master_key, "TAITO_MASTER_KEY")
+        self._previous = [_key_encryption(k, "TAITO_MASTER_KEY_PREVIOUS") for k in previous]
 
     def __repr__(self) -> str:
         return "KeyVault(<sealed>)"
@@ -67,14 +80,27 @@ class KeyVault:
         return _VERSION + nonce + self._aead.encrypt(nonce, plaintext, aad)
 
     def open(self, sealed: bytes, aad: bytes) -> bytes:
+        return self._open(sealed, aad)[0]
+
+    def reseal(self, sealed: bytes, aad: bytes) -> bytes | None:
+        """``sealed`` sealed again under the current master key, or ``None`` when it already is
+        (:class:`KeyStoreError` when no key of this vault opens it)."""
+        plaintext, current = self._open(sealed, aad)
+        return None if current else self.seal(plaintext, aad)
+
+    def _open(self, sealed: bytes, aad: bytes) -> tuple[bytes, bool]:
+        """The plaintext, and whether the current master key sealed it."""
         if len(sealed) < 1 + 12 + 16 or sealed[:1] != _VERSION:
             raise KeyStoreError("A stored key is not in a format this version reads.")
-        try:
-            return self._aead.decrypt(sealed[1:13], sealed[13:], aad)
-        except InvalidTag as exc:
-            raise KeyStoreError(
-                "A stored key cannot be opened: TAITO_MASTER_KEY is not the key it was sealed with."
-            ) from exc
+        for aead in (self._aead, *self._previous):
+            try:
+                return aead.decrypt(sealed[1:13], sealed[13:], aad), aead is self._aead
+            except InvalidTag:
+                continue
+        raise KeyStoreError(
+            "A stored key cannot be opened: neither TAITO_MASTER_KEY nor (if set) "
+            "TAITO_MASTER_KEY_PREVIOUS is the key it was sealed with."
+        )
 
 
 class StoredKey(SQLModel, table=True):
@@ -171,3 +197,33 @@ class KeyStore:
 
     def signer(self, row: StoredKey) -> KeySigner:
         return KeySigner(self.private_key(row), row.kid)
+
+    def reseal_all(self, session: Session) -> tuple[int, int]:
+        """Every stored key sealed under the current master key (:func:`reseal_rows`)."""
+        rows = session.exec(select(StoredKey).order_by(col(StoredKey.id)))
+        return reseal_rows(
+            session, self.vault, rows, "sealed_private", lambda row: _aad(row.owner, row.kid)
+        )
+
+
+def reseal_rows(
+    session: Session,
+    vault: KeyVault,
+    rows: Iterable[_Row],
+    column: str,
+    aad: Callable[[_Row], bytes],
+) -> tuple[int, int]:
+    """Each row's sealed ``column`` sealed again under the current master key
+    (:meth:`KeyVault.reseal`), in the caller's transaction; returns (re-sealed, already current).
+    A blob no master key of the vault opens raises :class:`KeyStoreError` before the caller
+    commits anything."""
+    resealed = current = 0
+    for row in rows:
+        sealed = vault.reseal(getattr(row, column), aad(row))
+        if sealed is None:
+            current += 1
+        else:
+            setattr(row, column, sealed)
+            session.add(row)
+            resealed += 1
+    return resealed, current

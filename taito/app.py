@@ -21,7 +21,7 @@ from keys import x509
 from keys.data_integrity import CRYPTOSUITES
 from keys.jose import ALGORITHM_KEY_TYPE
 from keys.jwk import private_key_from_jwk
-from keys.store import KeyStore, KeyVault
+from keys.store import KeyStore
 from schemas import strict_json
 from schemas.contexts import ContextCache, StaticLoader
 from schemas.credential_schemas import SchemaCache
@@ -168,7 +168,7 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
     app.state.settings = settings
     app.state.engine = engine
     if settings.master_key is not None or settings.master_key_file is not None:
-        app.state.key_store = KeyStore(KeyVault(settings.master_key_value()))
+        app.state.key_store = KeyStore(settings.key_vault())
     else:
         log.warning("No master key configured: endpoints that sign will answer 503.")
         app.state.key_store = None

@@ -29,7 +29,7 @@ from sqlmodel import Session
 
 from issuer import batches, institutions, worker
 from issuer.context import Caller, IssuerContext
-from keys.store import KeyStore, KeyVault
+from keys.store import KeyStore
 from schemas.contexts import ContextCache
 from schemas.errors import TaitoError
 from taito import database
@@ -60,7 +60,7 @@ def issuer_context(settings: Settings | None = None) -> IssuerContext:
         first = exc.errors()[0]
         _fail(f"bad TAITO_* configuration: {'.'.join(map(str, first['loc']))}: {first['msg']}")
     try:
-        store = KeyStore(KeyVault(settings.master_key_value()))
+        store = KeyStore(settings.key_vault())
     except TaitoError as exc:
         _fail(f"{exc.detail} (workers sign, so they need the master key)")
     return IssuerContext(

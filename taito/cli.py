@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, NoReturn
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.table import Table
 
 from keys import jwk
 from keys.did import default_method_id
@@ -53,7 +54,7 @@ out = Console(emoji=False)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"taito: error: {message}", highlight=False, markup=False)
+    err.print(f"taito: error: {message}", highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -192,6 +193,51 @@ def keys_new(
         json.dump(document, handle, indent=2)
         handle.write("\n")
     out.print(kid, highlight=False, soft_wrap=True)
+
+
+@keys_app.command("new-master")
+def keys_new_master(
+    out_file: Annotated[Path, typer.Option("--out", help="file to write the master key to")],
+) -> None:
+    """Write a new master key (32 random bytes, base64url) to a new file only its owner reads."""
+    if out_file.exists():
+        fail(f"{out_file} exists: a master key is never overwritten")
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(KeyVault.new_master_key() + "\n")
+    out.print(f"new master key in {out_file}", highlight=False, soft_wrap=True)
+
+
+@keys_app.command("rewrap")
+def keys_rewrap() -> None:
+    """Master-key rotation: seal every private key and learner data key under TAITO_MASTER_KEY
+    that is still sealed under TAITO_MASTER_KEY_PREVIOUS. One transaction: all or nothing."""
+    config = settings()
+    if config.master_key_previous is None and config.master_key_previous_file is None:
+        fail("set TAITO_MASTER_KEY_PREVIOUS (or _FILE) to the master key being replaced")
+    try:
+        vault = config.key_vault()
+    except TaitoError as exc:
+        fail(exc.detail)
+    from sqlmodel import Session
+
+    from wallet.envelope import reseal_data_keys
+
+    engine = database.make_engine(config.database_url)
+    with Session(engine) as session:
+        try:
+            keys = KeyStore(vault).reseal_all(session)
+            data_keys = reseal_data_keys(session, vault)
+        except TaitoError as exc:
+            session.rollback()
+            fail(f"nothing was changed: {exc.detail}", code=1)
+        session.commit()
+    table = Table("sealed", "re-sealed now", "already under the new key")
+    table.add_row("private keys", str(keys[0]), str(keys[1]))
+    table.add_row("learner data keys", str(data_keys[0]), str(data_keys[1]))
+    out.print(table)
+    out.print("Everything is sealed under TAITO_MASTER_KEY: TAITO_MASTER_KEY_PREVIOUS can go.")
 
 
 @contexts_app.command("sync")
@@ -457,7 +503,7 @@ def dev_setup(
     database.upgrade(engine)
     from sqlmodel import Session
 
-    store = KeyStore(KeyVault(config.master_key_value()))
+    store = KeyStore(config.key_vault())
     with Session(engine) as session:
         row = store.active(session, DEV_ISSUER_OWNER)
         if row is None:
@@ -535,12 +581,17 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         sys.exit(130)
     except TaitoError as exc:
-        err.print(f"taito: error: {exc.detail}", highlight=False, markup=False)
+        err.print(f"taito: error: {exc.detail}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(2)
     except Exception as exc:
         # click's UsageError/ClickException (typer vendors its own click): duck-typed.
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
-            err.print(f"taito: error: {exc.format_message()}", highlight=False, markup=False)
+            err.print(
+                f"taito: error: {exc.format_message()}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
             sys.exit(2 if exc.exit_code == 2 else 1)
         raise
     sys.exit(result if isinstance(result, int) else 0)

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from keys.store import KeyVault
 from schemas.errors import TaitoError
 
 
@@ -33,6 +34,14 @@ class Settings(BaseSettings):
     )
     master_key_file: Path | None = Field(
         default=None, description="file holding the master key (alternative to TAITO_MASTER_KEY)"
+    )
+    master_key_previous: SecretStr | None = Field(
+        default=None,
+        description="while rotating the master key: the one before, which still opens what it "
+        "sealed (taito keys rewrap moves everything to TAITO_MASTER_KEY)",
+    )
+    master_key_previous_file: Path | None = Field(
+        default=None, description="file holding the previous master key"
     )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
@@ -149,17 +158,35 @@ class Settings(BaseSettings):
     def _one_master_key(self) -> Settings:
         if self.master_key is not None and self.master_key_file is not None:
             raise ValueError("set TAITO_MASTER_KEY or TAITO_MASTER_KEY_FILE, not both")
+        if self.master_key_previous is not None and self.master_key_previous_file is not None:
+            raise ValueError(
+                "set TAITO_MASTER_KEY_PREVIOUS or TAITO_MASTER_KEY_PREVIOUS_FILE, not both"
+            )
         return self
+
+    def key_vault(self) -> KeyVault:
+        """The vault of the master key, opening also what the previous one sealed (if set)."""
+        previous = self._secret(
+            self.master_key_previous, self.master_key_previous_file, "TAITO_MASTER_KEY_PREVIOUS"
+        )
+        return KeyVault(self.master_key_value(), [previous] if previous else [])
+
+    @staticmethod
+    def _secret(value: SecretStr | None, path: Path | None, name: str) -> str | None:
+        if value is not None:
+            return value.get_secret_value()
+        if path is None:
+            return None
+        try:
+            return path.read_text().strip()
+        except OSError as exc:
+            raise ConfigurationError(f"{name}_FILE cannot be read: {exc.strerror}.") from exc
 
     def master_key_value(self) -> str:
         """The master key, from the variable or the file. Raises if neither is set."""
-        if self.master_key is not None:
-            return self.master_key.get_secret_value()
-        if self.master_key_file is not None:
-            try:
-                return self.master_key_file.read_text().strip()
-            except OSError as exc:
-                raise ConfigurationError(
-                    f"TAITO_MASTER_KEY_FILE cannot be read: {exc.strerror}."
-                ) from exc
-        raise ConfigurationError("No master key: set TAITO_MASTER_KEY or TAITO_MASTER_KEY_FILE.")
+        value = self._secret(self.master_key, self.master_key_file, "TAITO_MASTER_KEY")
+        if value is None:
+            raise ConfigurationError(
+                "No master key: set TAITO_MASTER_KEY or TAITO_MASTER_KEY_FILE."
+            )
+        return value

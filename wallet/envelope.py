@@ -17,10 +17,12 @@ from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlmodel import Session, col, select
 
 from keys.errors import KeyStoreError
-from keys.store import KeyVault
+from keys.store import KeyVault, reseal_rows
 from wallet.errors import CorruptCredential
+from wallet.tables import Learner
 
 _VERSION = b"\x01"
 DATA_KEY_BYTES = 32
@@ -48,6 +50,16 @@ def unwrap(vault: KeyVault, learner_id: str, wrapped: bytes) -> bytes:
         raise CorruptCredential(
             "The wallet's data key cannot be opened with this server's master key."
         ) from exc
+
+
+def reseal_data_keys(session: Session, vault: KeyVault) -> tuple[int, int]:
+    """Every learner's data key sealed under the current master key
+    (:func:`keys.store.reseal_rows`); the credentials, encrypted under the data keys, are not
+    touched."""
+    learners = session.exec(select(Learner).order_by(col(Learner.id)))
+    return reseal_rows(
+        session, vault, learners, "wrapped_data_key", lambda learner: _key_aad(learner.id)
+    )
 
 
 def encrypt(data_key: bytes, learner_id: str, credential_id: str, plaintext: bytes) -> bytes:
