@@ -216,6 +216,11 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
         token_secret=derive_secret(settings.master_key_value(), "wallet access-token")
         if app.state.key_store is not None
         else None,
+        previous_token_secrets=tuple(
+            derive_secret(previous, "wallet access-token")
+            for previous in [settings.previous_master_key_value()]
+            if previous and app.state.key_store is not None
+        ),
         public_url=settings.public_url.rstrip("/"),
         access_token_ttl=timedelta(minutes=settings.wallet_access_token_minutes),
         refresh_token_ttl=timedelta(days=settings.wallet_refresh_token_days),

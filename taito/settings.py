@@ -166,10 +166,14 @@ class Settings(BaseSettings):
 
     def key_vault(self) -> KeyVault:
         """The vault of the master key, opening also what the previous one sealed (if set)."""
-        previous = self._secret(
+        previous = self.previous_master_key_value()
+        return KeyVault(self.master_key_value(), [previous] if previous else [])
+
+    def previous_master_key_value(self) -> str | None:
+        """The master key being rotated out (TAITO_MASTER_KEY_PREVIOUS), if any."""
+        return self._secret(
             self.master_key_previous, self.master_key_previous_file, "TAITO_MASTER_KEY_PREVIOUS"
         )
-        return KeyVault(self.master_key_value(), [previous] if previous else [])
 
     @staticmethod
     def _secret(value: SecretStr | None, path: Path | None, name: str) -> str | None:

@@ -51,6 +51,8 @@ class WalletContext:
     verifier: VerifierContext
     token_secret: bytes | None  # HS256 secret of access tokens (derived from the master key)
     public_url: str
+    # while the master key is rotated: the previous key's secret, whose tokens stay valid
+    previous_token_secrets: tuple[bytes, ...] = ()
     access_token_ttl: timedelta = timedelta(minutes=15)
     refresh_token_ttl: timedelta = timedelta(days=30)
     email_token_ttl: timedelta = timedelta(hours=48)
@@ -116,7 +118,13 @@ def bearer_token(request: Request) -> str | None:
 
 def learner_for_token(session: Session, context: WalletContext, token: str) -> Learner:
     """The learner an access token names (401 if the token is bad, expired or the account gone)."""
-    claims = read_access_token(context.secret(), token, issuer=context.issuer, now=context.clock())
+    claims = read_access_token(
+        context.secret(),
+        token,
+        issuer=context.issuer,
+        now=context.clock(),
+        previous=context.previous_token_secrets,
+    )
     learner = session.get(Learner, claims.learner_id)
     if learner is None:
         raise Unauthorized("The account of this access token no longer exists.")

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -71,12 +72,22 @@ def issue_access_token(
     return f"{signing_input}.{_mac(secret, signing_input)}"
 
 
-def read_access_token(secret: bytes, token: str, *, issuer: str, now: datetime) -> AccessClaims:
-    """The learner and sign-in of a valid, unexpired token; :class:`Unauthorized` otherwise."""
+def read_access_token(
+    secret: bytes,
+    token: str,
+    *,
+    issuer: str,
+    now: datetime,
+    previous: Sequence[bytes] = (),
+) -> AccessClaims:
+    """The learner and sign-in of a valid, unexpired token; :class:`Unauthorized` otherwise.
+    ``previous``: the secrets of a master key being rotated out, whose tokens stay valid until
+    they expire."""
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != _HEADER:
         raise Unauthorized("The access token is not valid.")
-    if not hmac.compare_digest(_mac(secret, f"{parts[0]}.{parts[1]}"), parts[2]):
+    signing_input = f"{parts[0]}.{parts[1]}"
+    if not any(hmac.compare_digest(_mac(s, signing_input), parts[2]) for s in (secret, *previous)):
         raise Unauthorized("The access token is not valid.")
     try:
         claims: Any = json.loads(base64url.decode(parts[1]))

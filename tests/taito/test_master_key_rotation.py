@@ -74,7 +74,6 @@ def _all_open_with(engine: Engine, master_key: str) -> bool:
 
 
 def _sign_in(client: TestClient, email: str) -> dict[str, str]:
-    # the access tokens' secret derives from the master key: after a change, sign in (or refresh)
     tokens = client.post("/wallet/auth/login", json={"email": email, "password": PASSWORD})
     assert tokens.status_code == 200, tokens.text
     return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
@@ -106,6 +105,8 @@ def test_the_master_key_is_rotated_while_serving_and_nothing_is_lost(
     with _served(database_url, contexts, master_key=new, master_key_previous=old) as client:
         env = Env(client, admin, admin, "uni")
         assert _issue(env, achievement, ["ob3-di"]).status_code == 201
+        # an access token from before the change stays valid until it expires
+        assert client.get(raw, headers=learner.headers).text == token
         assert client.get(raw, headers=_sign_in(client, learner.email)).text == token
         newcomer = register(client)
     assert not _all_open_with(engine, new) and not _all_open_with(engine, old)
@@ -131,6 +132,7 @@ def test_the_master_key_is_rotated_while_serving_and_nothing_is_lost(
     with _served(database_url, contexts, master_key=new) as client:
         env = Env(client, admin, admin, "uni")
         assert _issue(env, achievement, ["ob3-di"]).status_code == 201
+        assert client.get(raw, headers=learner.headers).status_code == 401  # the old key's
         assert client.get(raw, headers=_sign_in(client, learner.email)).text == token
         assert client.get(
             "/wallet/credentials", headers=_sign_in(client, newcomer.email)
