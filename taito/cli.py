@@ -574,8 +574,10 @@ def _dev_seal_ca(folder: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit code 2 for usage and input errors."""
-    # warnings only, in the operator's format; an app the command creates takes its own level
-    logs.configure("WARNING", "json" if os.environ.get("TAITO_LOG_FORMAT") == "json" else "text")
+    # warnings only, in the operator's format, no access lines (taito demo serves in-process);
+    # taito serve sets up logging again from the settings
+    log_format: logs.LogFormat = "json" if os.environ.get("TAITO_LOG_FORMAT") == "json" else "text"
+    logs.configure("WARNING", log_format, access_log=False)
     try:
         result = app(args=argv, standalone_mode=False)
     except typer.Abort:

@@ -28,6 +28,7 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("taito_request_id", default=None
 TEXT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 # the fields an access line adds to its JSON object (LogRecord attributes, set through extra=)
 ACCESS_FIELDS = ("method", "route", "status", "duration_ms")
+_access_on = False  # set by configure()
 
 
 class RequestIdFilter(logging.Filter):
@@ -84,7 +85,8 @@ def configure(level: str, log_format: LogFormat, access_log: bool = True) -> Non
     root.addHandler(handler)
     root.setLevel(level)
     ACCESS.setLevel(logging.INFO)
-    ACCESS.disabled = not access_log
+    global _access_on  # a flag, not Logger.disabled, which a later dictConfig (uvicorn's) resets
+    _access_on = access_log
     # httpx (and httpx2, which Starlette's test client uses) writes each URL it fetches at INFO,
     # and the verifier fetches share links by URL
     for name in ("httpx", "httpx2", "httpcore"):
@@ -95,8 +97,10 @@ def configure(level: str, log_format: LogFormat, access_log: bool = True) -> Non
 
 
 def access(method: str, route: str, status: int, seconds: float, request_id: str | None) -> None:
-    """One access line: the route template, never the path (see the module's docstring)."""
-    if ACCESS.isEnabledFor(logging.INFO):
+    """One access line: the route template, never the path (see the module's docstring). Only
+    once :func:`configure` turned the access log on: an app made by ``create_app`` alone (tests,
+    ``taito demo``) writes none."""
+    if _access_on and ACCESS.isEnabledFor(logging.INFO):
         duration = round(seconds * 1000, 2)
         ACCESS.info(
             "%s %s %d %.2f ms",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import re
 import secrets
 import subprocess
@@ -32,12 +33,13 @@ def _logging_as_it_was() -> Iterator[None]:
     root = logging.getLogger()
     handlers = root.handlers[:]
     loggers = [logging.getLogger(n) for n in ("", "httpx", "httpx2", "httpcore", "taito.access")]
-    levels = [(logger, logger.level, logger.disabled) for logger in loggers]
+    levels = [(logger, logger.level) for logger in loggers]
+    access_on = logs._access_on
     yield
     root.handlers[:] = handlers
-    for logger, level, disabled in levels:
+    for logger, level in levels:
         logger.setLevel(level)
-        logger.disabled = disabled
+    logs._access_on = access_on
 
 
 def _app(database_url: str, **options: Any) -> TestClient:
@@ -95,6 +97,9 @@ def test_text_lines_and_the_access_log_turned_off(
 ) -> None:
     with _app(database_url, access_log=False) as client:
         noted = client.get("/test/note")
+        # uvicorn's dictConfig re-enables every logger it does not name: the access log stays off
+        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+        client.get("/test/note")
     err = capsys.readouterr().err
     assert f"WARNING taito.test [{noted.headers['x-request-id']}] written while serving" in err
     assert "taito.access" not in err
