@@ -2,8 +2,9 @@
 which ``taito.metrics`` exposes): what this process signed and whose status it changed.
 
 Counted where the transaction commits, so a refused or rolled-back request counts nothing. Rows
-issued by ``taito worker`` processes count in those processes, which serve no ``/metrics``: the
-queue's own figure, ``taito_batch_rows{state="done"}``, read from the database, covers them.
+issued by a ``taito worker`` process count in that process, which serves them with
+``--metrics-port``; the queue's own figure, ``taito_batch_rows{state="done"}``, read from the
+database, covers every worker.
 """
 
 from __future__ import annotations

@@ -102,11 +102,28 @@ def worker_command(
         float, typer.Option(min=0.01, help="seconds to sleep when idle")
     ] = 1.0,
     name: Annotated[str | None, typer.Option(help="worker name (default: host:pid:random)")] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="serve this worker's Prometheus metrics (taito_credentials_issued_total, "
+            "process_*) on this port, without authentication: keep it on a private address",
+        ),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="address of --metrics-port")] = "127.0.0.1",
 ) -> None:
     """Issue batch rows until stopped (SIGTERM / Ctrl-C finish the current chunk of rows and exit 0)."""
     context = issuer_context()
     owner = name or worker.worker_id()
     err.print(f"batch worker {owner} on {context.engine.url.render_as_string()}", highlight=False)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        try:
+            start_http_server(metrics_port, addr=metrics_host)
+        except OSError as exc:
+            _fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror}")
     try:
         with _stop_on_signals() as stop:
             worker.run(

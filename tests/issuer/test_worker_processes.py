@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -29,6 +30,7 @@ from taito.app import create_app
 from taito.database import make_engine, upgrade
 from taito.settings import Settings
 from tests.issuer.conftest import ACHIEVEMENT, OPERATOR, PUBLIC_URL, make_institution, make_key
+from tests.taito.test_metrics import free_port, samples
 
 ROWS = 1000
 WAIT = 120.0  # an upper bound on waiting for the workers, not a speed assertion
@@ -64,7 +66,7 @@ def setup(database_url: str, shared: Path, tmp_path: Path) -> Iterator[dict[str,
     engine.dispose()
 
 
-def _worker(setup: dict[str, Any], name: str, chunk: int) -> subprocess.Popen[bytes]:
+def _worker(setup: dict[str, Any], name: str, chunk: int, *options: str) -> subprocess.Popen[bytes]:
     with (setup["tmp"] / f"{name}.log").open("wb") as log:  # the child keeps its own copy
         return subprocess.Popen(
             [
@@ -80,6 +82,7 @@ def _worker(setup: dict[str, Any], name: str, chunk: int) -> subprocess.Popen[by
                 "3",
                 "--poll-interval",
                 "0.1",
+                *options,
             ],
             env=setup["environment"],
             stdout=log,
@@ -137,7 +140,8 @@ def test_two_worker_processes_survive_a_sigkill(setup: dict[str, Any]) -> None:
     # (SIGSTOP) until any commit it had sent has landed, then SIGKILLed only while it holds
     # claimed rows; otherwise it is thawed and caught again a little later.
     victim = _worker(setup, "victim", chunk=200)
-    survivor = _worker(setup, "survivor", chunk=10)
+    port = free_port()
+    survivor = _worker(setup, "survivor", 10, "--metrics-port", str(port))
     try:
         _wait_for(
             lambda: (
@@ -153,6 +157,10 @@ def test_two_worker_processes_survive_a_sigkill(setup: dict[str, Any]) -> None:
             lambda: _count(engine, col(BatchRow.state).in_(["pending", "running"])) == 0,
             "the survivor to finish the batch",
         )
+        # the survivor's own metrics: what it committed, counted once
+        scrape = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+        signed = samples(scrape.text)[("taito_credentials_issued_total", (("format", "ob3-di"),))]
+        assert signed == _count(engine, BatchRow.lease_owner == "survivor")
     finally:
         for process in (victim, survivor):
             if process.poll() is None:

@@ -112,7 +112,7 @@ def test_the_operator_reads_requests_by_route_template_and_the_batch_queue(
     assert "taito_batch_rows" in text  # the family is described all the same
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -131,7 +131,7 @@ def serve_environment(tmp_path: Path, **extra: str) -> tuple[dict[str, str], int
         "TAITO_MASTER_KEY": KeyVault.new_master_key(),
         **extra,
     }
-    return env, _free_port()
+    return env, free_port()
 
 
 def _serve_and_count(
