@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -198,32 +198,59 @@ class KeyStore:
     def signer(self, row: StoredKey) -> KeySigner:
         return KeySigner(self.private_key(row), row.kid)
 
-    def reseal_all(self, session: Session) -> tuple[int, int]:
-        """Every stored key sealed under the current master key (:func:`reseal_rows`)."""
-        rows = session.exec(select(StoredKey).order_by(col(StoredKey.id)))
-        return reseal_rows(
-            session, self.vault, rows, "sealed_private", lambda row: _aad(row.owner, row.kid)
+    def reseal_all(self, session: Session, *, check_only: bool = False) -> tuple[int, int]:
+        """Every stored key sealed under the current master key (:func:`reseal_table`)."""
+        return reseal_table(
+            session,
+            self.vault,
+            StoredKey,
+            "sealed_private",
+            lambda row: _aad(row.owner, row.kid),
+            check_only=check_only,
         )
 
 
-def reseal_rows(
+RESEAL_PAGE = 500
+_PRIMARY_KEY = "id"  # of every table reseal_table is given
+
+
+def reseal_table(
     session: Session,
     vault: KeyVault,
-    rows: Iterable[_Row],
+    model: type[_Row],
     column: str,
     aad: Callable[[_Row], bytes],
+    *,
+    check_only: bool = False,
 ) -> tuple[int, int]:
     """Each row's sealed ``column`` sealed again under the current master key
-    (:meth:`KeyVault.reseal`), in the caller's transaction; returns (re-sealed, already current).
-    A blob no master key of the vault opens raises :class:`KeyStoreError` before the caller
-    commits anything."""
+    (:meth:`KeyVault.reseal`); returns (re-sealed, already current). The table is read in pages
+    of :data:`RESEAL_PAGE` rows by primary key, each page committed in its own transaction and
+    then let go, so neither memory nor row locks grow with the table; while the previous key is
+    configured every blob opens whichever key sealed it, so a run cut short leaves nothing
+    unreadable, and a second run finishes it. ``check_only``: open every blob, change and commit
+    nothing (a blob no master key of the vault opens raises :class:`KeyStoreError`).
+    """
+    key = col(getattr(model, _PRIMARY_KEY))
     resealed = current = 0
-    for row in rows:
-        sealed = vault.reseal(getattr(row, column), aad(row))
-        if sealed is None:
-            current += 1
-        else:
-            setattr(row, column, sealed)
-            session.add(row)
+    last: Any = None
+    while True:
+        query = select(model).order_by(key).limit(RESEAL_PAGE)
+        if last is not None:
+            query = query.where(key > last)
+        rows = session.exec(query).all()
+        if not rows:
+            return resealed, current
+        for row in rows:
+            sealed = vault.reseal(getattr(row, column), aad(row))
+            if sealed is None:
+                current += 1
+                continue
             resealed += 1
-    return resealed, current
+            if not check_only:
+                setattr(row, column, sealed)
+                session.add(row)
+        last = getattr(rows[-1], _PRIMARY_KEY)
+        if not check_only:
+            session.commit()
+        session.expunge_all()

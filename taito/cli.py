@@ -212,7 +212,8 @@ def keys_new_master(
 @keys_app.command("rewrap")
 def keys_rewrap() -> None:
     """Master-key rotation: seal every private key and learner data key under TAITO_MASTER_KEY
-    that is still sealed under TAITO_MASTER_KEY_PREVIOUS. One transaction: all or nothing."""
+    that is still sealed under TAITO_MASTER_KEY_PREVIOUS. Every blob is opened first: one that
+    neither key opens stops it with nothing changed. Then page by page, each committed."""
     config = settings()
     if config.master_key_previous is None and config.master_key_previous_file is None:
         fail("set TAITO_MASTER_KEY_PREVIOUS (or _FILE) to the master key being replaced")
@@ -226,13 +227,13 @@ def keys_rewrap() -> None:
 
     engine = database.make_engine(config.database_url)
     with Session(engine) as session:
-        try:
-            keys = KeyStore(vault).reseal_all(session)
-            data_keys = reseal_data_keys(session, vault)
+        try:  # a first pass opens every blob and changes nothing
+            KeyStore(vault).reseal_all(session, check_only=True)
+            reseal_data_keys(session, vault, check_only=True)
         except TaitoError as exc:
-            session.rollback()
             fail(f"nothing was changed: {exc.detail}", code=1)
-        session.commit()
+        keys = KeyStore(vault).reseal_all(session)
+        data_keys = reseal_data_keys(session, vault)
     table = Table("sealed", "re-sealed now", "already under the new key")
     table.add_row("private keys", str(keys[0]), str(keys[1]))
     table.add_row("learner data keys", str(data_keys[0]), str(data_keys[1]))

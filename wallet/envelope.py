@@ -17,10 +17,10 @@ from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from keys.errors import KeyStoreError
-from keys.store import KeyVault, reseal_rows
+from keys.store import KeyVault, reseal_table
 from wallet.errors import CorruptCredential
 from wallet.tables import Learner
 
@@ -52,13 +52,19 @@ def unwrap(vault: KeyVault, learner_id: str, wrapped: bytes) -> bytes:
         ) from exc
 
 
-def reseal_data_keys(session: Session, vault: KeyVault) -> tuple[int, int]:
+def reseal_data_keys(
+    session: Session, vault: KeyVault, *, check_only: bool = False
+) -> tuple[int, int]:
     """Every learner's data key sealed under the current master key
-    (:func:`keys.store.reseal_rows`); the credentials, encrypted under the data keys, are not
+    (:func:`keys.store.reseal_table`); the credentials, encrypted under the data keys, are not
     touched."""
-    learners = session.exec(select(Learner).order_by(col(Learner.id)))
-    return reseal_rows(
-        session, vault, learners, "wrapped_data_key", lambda learner: _key_aad(learner.id)
+    return reseal_table(
+        session,
+        vault,
+        Learner,
+        "wrapped_data_key",
+        lambda learner: _key_aad(learner.id),
+        check_only=check_only,
     )
 
 

@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from keys import store as store_module
 from keys.errors import KeyStoreError
-from keys.store import KeyStore, KeyVault, StoredKey
+from keys.store import KeyStore, KeyVault, StoredKey, _aad
 from schemas.contexts import ContextCache
 from taito.app import create_app
 from taito.settings import Settings
@@ -163,6 +164,37 @@ def test_a_seal_no_configured_key_opens_stops_the_rewrap_with_nothing_changed(
         env={"TAITO_DATABASE_URL": database_url, "TAITO_MASTER_KEY": new},
     )
     assert alone.returncode == 2 and "TAITO_MASTER_KEY_PREVIOUS" in alone.stderr
+
+
+def test_the_rewrap_goes_page_by_page_and_a_run_cut_short_is_finished_by_the_next(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "RESEAL_PAGE", 2)
+    old, new, stranger = (KeyVault.new_master_key() for _ in range(3))
+    with Session(engine) as session:
+        for i in range(5):
+            KeyStore(KeyVault(old)).create(session, f"issuer:{i}", "ed25519")
+        KeyStore(KeyVault(stranger)).create(session, "issuer:z", "ed25519")  # on the last page
+        session.commit()
+    rotating = KeyStore(KeyVault(new, [old]))
+    with Session(engine) as session, pytest.raises(KeyStoreError):
+        rotating.reseal_all(session)  # without the first pass: cut short on the last page
+    with Session(engine) as session:
+        rows = session.exec(select(StoredKey).where(StoredKey.owner != "issuer:z")).all()
+        for row in rows:
+            rotating.private_key(row)  # everything still opens while both keys are configured
+        moved = sum(
+            1
+            for row in rows
+            if rotating.vault.reseal(row.sealed_private, _aad(row.owner, row.kid)) is None
+        )
+        assert moved == 4  # two pages committed before the stranger's
+        session.delete(session.exec(select(StoredKey).where(StoredKey.owner == "issuer:z")).one())
+        session.commit()
+    with Session(engine) as session:
+        assert rotating.reseal_all(session) == (1, 4)  # the next run finishes it
+        assert rotating.reseal_all(session, check_only=True) == (0, 5)
+    assert _all_open_with(engine, new)
 
 
 def test_the_vault_opens_with_the_previous_key_and_seals_with_the_current() -> None:
