@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keys.store import KeyVault
@@ -107,7 +107,9 @@ class Settings(BaseSettings):
         default=False,
         description="verifier policy: a status that cannot be checked warns instead of failing",
     )
-    log_level: str = Field(default="INFO", description="Python logging level")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", description="Python logging level (any case)"
+    )
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="text, or json: one JSON object a line for a log collector (taito/logs.py)",
@@ -153,6 +155,11 @@ class Settings(BaseSettings):
         "unset: mail stays in the outbox table and is logged",
     )
     mail_from: str = Field(default="wallet@taito.invalid", description="wallet mail sender")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _one_master_key(self) -> Settings:

@@ -72,3 +72,32 @@ def test_db_upgrade_and_dev_setup(tmp_path: Path) -> None:
     wrong = taito("dev", "setup", cwd=tmp_path, env={**env, "TAITO_MASTER_KEY": "A" * 43})
     assert wrong.returncode == 2
     assert "TAITO_MASTER_KEY" in wrong.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TAITO_LOG_LEVEL", "verbose"),
+        ("TAITO_LOG_FORMAT", "xml"),
+        ("TAITO_ACCESS_LOG", "sometimes"),
+        ("TAITO_WALLET_LOGIN_MAX_FAILURES_ACCOUNT", "0"),
+    ],
+)
+def test_serve_refuses_a_bad_setting_in_one_line(tmp_path: Path, variable: str, value: str) -> None:
+    result = taito("serve", "--port", "1", cwd=tmp_path, env={variable: value})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("taito: error: bad TAITO_* configuration: ")
+    assert variable.removeprefix("TAITO_").lower() in lines[0]
+
+
+def test_the_log_level_is_read_in_any_case() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "from taito.settings import Settings; print(Settings().log_level)"],
+        env={**os.environ, "TAITO_LOG_LEVEL": "debug"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "DEBUG"
