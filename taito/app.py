@@ -273,7 +273,11 @@ def create_app(settings: Settings | None = None, **engine_kwargs: Any) -> FastAP
 
     # Request id, body limit, last-resort 500 as problem+json; outside it, the metrics, which
     # then count those answers too.
-    app.add_middleware(problems.RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        problems.RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        trust_request_id=settings.trust_request_id,
+    )
     app.add_middleware(metrics.Metrics)
     return app
 

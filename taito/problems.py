@@ -8,6 +8,7 @@ become a 500 problem with no stack trace and no exception text (it might hold se
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -199,18 +200,36 @@ def install(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-class RequestGuard:
-    """Outermost ASGI middleware: request id, body size limit (413), last-resort 500 problem."""
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+
+class RequestGuard:
+    """Outermost ASGI middleware: request id, body size limit (413), last-resort 500 problem.
+
+    The request id is Taito's own, or with ``trust_request_id`` (``TAITO_TRUST_REQUEST_ID``, for
+    a proxy that sets ``X-Request-ID`` and drops the client's) the proxy's, when it is 1-64
+    characters of ``A-Z a-z 0-9 . _ -``: nothing else reaches the logs and the audit trail.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, trust_request_id: bool = False) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.trust_request_id = trust_request_id
+
+    def _request_id(self, scope: Scope) -> str:
+        if self.trust_request_id:
+            given: list[bytes] = [
+                v for k, v in scope.get("headers", []) if k.lower() == b"x-request-id"
+            ]
+            if len(given) == 1 and _REQUEST_ID.fullmatch(given[0]):
+                return given[0].decode("ascii")
+        return uuid.uuid4().hex
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex
+        request_id = self._request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         limit = self.max_body_bytes
         started = False

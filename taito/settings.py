@@ -114,6 +114,11 @@ class Settings(BaseSettings):
         default="text",
         description="text, or json: one JSON object a line for a log collector (taito/logs.py)",
     )
+    trust_request_id: bool = Field(
+        default=False,
+        description="take the X-Request-ID a proxy in front sets (1-64 of A-Z a-z 0-9 . _ -) as "
+        "the request id; only behind a proxy that drops the client's own",
+    )
     access_log: bool = Field(
         default=True,
         description="one line per request: method, route template, status, time, request id "

@@ -144,3 +144,26 @@ def test_taito_serve_logs_no_path_no_query_and_no_address(tmp_path: Path, worker
     assert {"/readyz", "/s/{token}", "/wallet/verify-email"} <= routes
     assert not [e for e in entries if e["logger"] == "uvicorn.access"]
     assert any(e["logger"] == "uvicorn.error" for e in entries)  # uvicorn writes through ours
+
+
+def test_a_proxys_request_id_is_taken_only_when_trusted_and_well_formed(
+    database_url: str,
+    engine: Engine,  # migrated
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    given = "edge-7f3a.42_Z"
+    ours = re.compile(r"[0-9a-f]{32}")
+    with _app(database_url, trust_request_id=True) as client:
+        taken = client.get("/test/note", headers={"X-Request-ID": given})
+        assert taken.headers["x-request-id"] == given
+        problem = client.get("/issuers/no-such-slug", headers={"X-Request-ID": given}).json()
+        assert problem["instance"] == f"urn:taito:request:{given}"
+        for bad in ("a" * 65, "two words", "semi;colon", ""):
+            answer = client.get("/test/note", headers={"X-Request-ID": bad})
+            assert ours.fullmatch(answer.headers["x-request-id"]), bad
+        twice = client.get("/test/note", headers=[("X-Request-ID", "a"), ("X-Request-ID", "b")])
+        assert ours.fullmatch(twice.headers["x-request-id"])
+    assert f"[{given}] written while serving" in capsys.readouterr().err
+    with _app(database_url) as client:  # not trusted: always Taito's own
+        answer = client.get("/test/note", headers={"X-Request-ID": given})
+        assert ours.fullmatch(answer.headers["x-request-id"])
