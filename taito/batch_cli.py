@@ -32,7 +32,7 @@ from issuer.context import Caller, IssuerContext
 from keys.store import KeyStore
 from schemas.contexts import ContextCache
 from schemas.errors import TaitoError
-from taito import database
+from taito import database, logs
 from taito.settings import Settings
 
 app = typer.Typer(
@@ -48,17 +48,21 @@ FORMATS = ("ob3-di", "ob3-jwt", "sd-jwt-vc", "elm")
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"taito: error: {message}", highlight=False, markup=False)
+    err.print(f"taito: error: {message}", highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        _fail(f"bad TAITO_* configuration: {'.'.join(map(str, first['loc']))}: {first['msg']}")
 
 
 def issuer_context(settings: Settings | None = None) -> IssuerContext:
     """What ``taito.app.create_app`` builds for the issuer role, without the web app."""
-    try:
-        settings = settings or Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        _fail(f"bad TAITO_* configuration: {'.'.join(map(str, first['loc']))}: {first['msg']}")
+    settings = settings or _settings()
     try:
         store = KeyStore(settings.key_vault())
     except TaitoError as exc:
@@ -114,7 +118,10 @@ def worker_command(
     metrics_host: Annotated[str, typer.Option(help="address of --metrics-port")] = "127.0.0.1",
 ) -> None:
     """Issue batch rows until stopped (SIGTERM / Ctrl-C finish the current chunk of rows and exit 0)."""
-    context = issuer_context()
+    settings = _settings()
+    # the worker's own records (started, stopped, database errors): TAITO_LOG_LEVEL / _FORMAT
+    logs.configure(settings.log_level, settings.log_format, access_log=False)
+    context = issuer_context(settings)
     owner = name or worker.worker_id()
     err.print(f"batch worker {owner} on {context.engine.url.render_as_string()}", highlight=False)
     if metrics_port is not None:

@@ -6,6 +6,7 @@ The full 10,000-row figure is a measurement, not a test: ``python -m bench.batch
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -166,6 +167,10 @@ def test_two_worker_processes_survive_a_sigkill(setup: dict[str, Any]) -> None:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
     assert survivor.wait(30) == 0  # SIGTERM is a graceful stop
+    # its own records at TAITO_LOG_LEVEL (INFO by default), in Taito's format
+    said = (setup["tmp"] / "survivor.log").read_text()
+    assert re.search(r"INFO taito\.worker \[-\] batch worker survivor started", said), said
+    assert "batch worker survivor stopped" in said
 
     with Session(engine) as session:
         rows = session.exec(select(BatchRow).where(BatchRow.batch_id == batch_id)).all()
