@@ -223,11 +223,11 @@ def issue(
     (outcome,) = issue_many(session, context, caller, institution, [(body, idempotency_key)])
     if outcome.error is not None:
         raise outcome.error
-    credential = session.get(IssuedCredential, outcome.credential_id)
-    assert credential is not None
     if outcome.created:
         session.commit()
-        metrics.issued(credential.documents)
+        metrics.issued(dict.fromkeys(body.formats))  # as the worker counts its chunks
+    credential = session.get(IssuedCredential, outcome.credential_id)
+    assert credential is not None
     return credential, outcome.created
 
 

@@ -216,7 +216,7 @@ class RequestGuard:
         self.max_body_bytes = max_body_bytes
         self.trust_request_id = trust_request_id
 
-    def _request_id(self, scope: Scope) -> str:
+    def _new_request_id(self, scope: Scope) -> str:
         if self.trust_request_id:
             given: list[bytes] = [
                 v for k, v in scope.get("headers", []) if k.lower() == b"x-request-id"
@@ -229,7 +229,7 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = self._request_id(scope)
+        request_id = self._new_request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         limit = self.max_body_bytes
         started = False
