@@ -13,7 +13,6 @@ accepts, ``json`` accepts with the same value (``tests/keys/test_jose_fast_path.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Sequence
@@ -26,9 +25,11 @@ from schemas.errors import TaitoError
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
-_jiter = functools.partial(
-    from_json, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys"
-)
+
+
+def _jiter(data: bytes) -> Any:
+    # keywords written out: a functools.partial holding them merges them on every call (+160 ns)
+    return from_json(data, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys")
 
 
 class MalformedJson(TaitoError):

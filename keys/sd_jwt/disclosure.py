@@ -124,6 +124,11 @@ def decode_many(encoded: Sequence[str], raws: Sequence[bytes]) -> list[Disclosur
         return None
 
 
+# Disclosure(...) runs the named tuple's __new__, a Python function; tuple.__new__ builds the same
+# instance in C (a third of the time; one is built per Disclosure on the verification path)
+_tuple_new = tuple.__new__
+
+
 def _from_array(encoded: str, array: Any) -> Disclosure:
     if not isinstance(array, list) or len(array) not in (2, 3):
         raise MalformedDisclosure("A Disclosure must be a JSON array of 2 or 3 elements.")
@@ -131,14 +136,14 @@ def _from_array(encoded: str, array: Any) -> Disclosure:
     if not isinstance(salt, str):
         raise MalformedDisclosure("A Disclosure salt must be a string.")
     if len(array) == 2:
-        return Disclosure(encoded, salt, None, array[1])
+        return _tuple_new(Disclosure, (encoded, salt, None, array[1]))
     name = array[1]
     if not isinstance(name, str):
         raise MalformedDisclosure("A Disclosure claim name must be a string.")
     # RFC 9901 §7.1: the names _sd and ... are never disclosed.
     if name in (SD, ELLIPSIS):
         raise MalformedDisclosure(f"A Disclosure must not disclose the claim name {name!r}.")
-    return Disclosure(encoded, salt, name, array[2])
+    return _tuple_new(Disclosure, (encoded, salt, name, array[2]))
 
 
 Token = str | int

@@ -35,6 +35,9 @@ MAX_DISCLOSURES = 4096
 MAX_DEPTH = 64
 SEPARATOR = "~"
 _CONTAINERS = (dict, list)
+# Revealed(...) runs the named tuple's __new__, a Python function; tuple.__new__ builds the same
+# instance in C (one is built per Disclosure on the verification path)
+_tuple_new = tuple.__new__
 
 
 class Serialization(NamedTuple):
@@ -118,9 +121,9 @@ class _State:
             slot = len(self.revealed)
             self.revealed.append(None)  # keep parents before children
             value = self.value(value, path, depth + 1)
-            self.revealed[slot] = Revealed(path, value, disclosure)
+            self.revealed[slot] = _tuple_new(Revealed, (path, value, disclosure))
         else:
-            self.revealed.append(Revealed(path, value, disclosure))
+            self.revealed.append(_tuple_new(Revealed, (path, value, disclosure)))
         return value
 
     def object(self, node: Mapping[str, Any], path: Path, depth: int) -> dict[str, Any]:
@@ -139,8 +142,15 @@ class _State:
         # RFC 9901 §4.2.4.1: _sd is an array of digest strings.
         if not isinstance(digests, list):
             raise MalformedSdJwt("An '_sd' member is not an array.")
+        seen, by_digest = self.seen, self.by_digest
         for entry in digests:
-            disclosure = self.reference(entry)
+            # self.reference(entry), written out: a call fewer for each digest, decoys included
+            if not isinstance(entry, str):
+                raise MalformedSdJwt("A digest in the SD-JWT is not a string.")
+            if entry in seen:
+                raise DuplicateDigest("A digest is referenced more than once.")
+            seen.add(entry)
+            disclosure = by_digest.get(entry)
             if disclosure is None:
                 continue  # a decoy, or a claim the holder did not disclose (§7.1)
             name = disclosure.name
