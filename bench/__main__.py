@@ -52,12 +52,20 @@ STATUS_URL = "https://uni.example/status/1"
 STATUS_ENTRIES = 131_072
 
 
+RUNS, SECONDS = 20, 0.1
+
+
 def measure_together(
-    operations: dict[str, Callable[[], Any]], *, runs: int = 5, seconds: float = 0.4
+    operations: dict[str, Callable[[], Any]], *, runs: int = RUNS, seconds: float = SECONDS
 ) -> dict[str, dict[str, float]]:
     """Time each operation in turn, ``runs`` rounds of one timed run each: load that drifts on a
     shared machine slows all of them alike, so the ratios between them hold. Per operation: the
-    median rate of its runs and p50 / p95 over every call."""
+    median rate of its runs and p50 / p95 over every call.
+
+    Many short runs rather than a few long ones: on a shared machine the load comes in bursts of a
+    second or more, which a 0.4 s run of one operation could take whole. Measured on such a
+    machine, six repeats of the SD-JWT row: its ratio spread 1.75-1.98x in 5 runs of 0.4 s and
+    1.90-1.95x in 20 runs of 0.1 s, the same time in all."""
     for operation in operations.values():
         for _ in range(3):
             operation()
@@ -92,7 +100,7 @@ def _ratio(value: float) -> str:
 
 
 def measure(
-    operation: Callable[[], Any], *, runs: int = 5, seconds: float = 0.4
+    operation: Callable[[], Any], *, runs: int = RUNS, seconds: float = SECONDS
 ) -> dict[str, float]:
     return measure_together({"": operation}, runs=runs, seconds=seconds)[""]
 
@@ -384,7 +392,7 @@ def setup(documents: StaticLoader) -> Setup:
     return Setup(operations, raw, node_inputs, _status_checker(documents, ed_signer))
 
 
-def run_node(inputs: dict[str, Any], seconds: float) -> tuple[dict[str, Any], str]:
+def run_node(inputs: dict[str, Any], runs: int, seconds: float) -> tuple[dict[str, Any], str]:
     """The JavaScript comparators' figures, or an empty result and the reason."""
     node = shutil.which("node")
     if node is None or not (NODE_DIR / "node_modules").is_dir():
@@ -392,7 +400,7 @@ def run_node(inputs: dict[str, Any], seconds: float) -> tuple[dict[str, Any], st
     with tempfile.TemporaryDirectory(prefix="taito-bench-") as folder:
         (Path(folder) / "inputs.json").write_text(json.dumps(inputs))
         done = subprocess.run(
-            [node, str(NODE_DIR / "bench.mjs"), folder, str(seconds)],
+            [node, str(NODE_DIR / "bench.mjs"), folder, str(runs), str(seconds)],
             capture_output=True,
             text=True,
             timeout=600,
@@ -426,7 +434,8 @@ def _fmt(figures: dict[str, float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=0.4, help="length of one timed run")
+    parser.add_argument("--seconds", type=float, default=SECONDS, help="length of one timed run")
+    parser.add_argument("--runs", type=int, default=RUNS, help="timed runs of each operation")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     parser.add_argument("--no-node", action="store_true", help="skip the JavaScript comparators")
     args = parser.parse_args()
@@ -439,7 +448,7 @@ def main() -> None:
 
     raw = {}
     for name, operation in prepared.raw.items():
-        raw[name] = measure(operation, seconds=args.seconds)
+        raw[name] = measure(operation, runs=args.runs, seconds=args.seconds)
         log(f"raw {name:38} {raw[name]['rate']:>10,.0f} /s")
 
     # Each operation is timed interleaved with its comparators and, where it has a limit, the
@@ -449,19 +458,19 @@ def main() -> None:
     for op in prepared.operations:
         primitive = {RAW: prepared.raw[op.limit[0]]} if op.limit else {}
         figures = measure_together(
-            {TAITO: op.taito, **op.comparators, **primitive}, seconds=args.seconds
+            {TAITO: op.taito, **op.comparators, **primitive}, runs=args.runs, seconds=args.seconds
         )
         if op.limit:
             op_limits[op.key] = figures.pop(RAW)["rate"] / op.limit[1]
         measured.append((op, figures))
         log(f"{op.title:70} " + "  ".join(f"{k}: {v['rate']:,.0f}/s" for k, v in figures.items()))
-    status = measure(prepared.status_check, seconds=args.seconds)
+    status = measure(prepared.status_check, runs=args.runs, seconds=args.seconds)
     log(f"status check (cached list) {status['rate']:,.0f}/s")
 
     node_note = ""
     node: dict[str, Any] = {}
     if not args.no_node:
-        node, node_note = run_node(prepared.node_inputs, args.seconds)
+        node, node_note = run_node(prepared.node_inputs, args.runs, args.seconds)
         log(node_note or f"node comparators: {len(node)} operations")
     for op, figures in measured:
         for implementation, key in op.node:
@@ -480,8 +489,9 @@ def main() -> None:
         f"pyld {_package('pyld')}, sd-jwt {_package('sd-jwt')}; Node "
         f"{_node_version()}: @digitalbazaar/vc 7.3.0 + eddsa-rdfc-2022-cryptosuite 1.3.0, "
         "@sd-jwt/sd-jwt-vc 0.19.0 (bench/node/package-lock.json)",
-        f"- command: `make bench` (`python -m bench --seconds {args.seconds}`); single thread, "
-        "in-process, warm; median rate of 5 runs, p50 / p95 over every call; the runs of each "
+        f"- command: `make bench` (`python -m bench --runs {args.runs} --seconds {args.seconds}`);"
+        f" single thread, in-process, warm; median rate of {args.runs} runs of {args.seconds} s, "
+        "p50 / p95 over every call; the runs of each "
         "Taito operation alternate with those of its Python comparators and of the raw "
         "primitives (the JavaScript comparators run afterwards, in Node)",
         "- ratio columns (Taito rows): Taito's rate over the best comparator's, and over the "

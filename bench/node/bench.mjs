@@ -2,7 +2,7 @@
 // The JavaScript comparators of `make bench`, timed on the inputs Taito is timed on.
 // Nothing here is Taito code: it only drives @digitalbazaar/vc and @sd-jwt/sd-jwt-vc.
 //
-//   node bench.mjs INPUT_DIR SECONDS_PER_RUN > results.json
+//   node bench.mjs INPUT_DIR RUNS SECONDS_PER_RUN > results.json
 //
 // INPUT_DIR (written by `python -m bench`) holds inputs.json:
 //   contexts            {url: context document}   served by a static loader (no network)
@@ -11,7 +11,7 @@
 //   presentation        {document, challenge}      a VP of Taito-signed credentials
 //   sdJwt               {claims, disclosable, issuerPrivateJwk, issuerPublicJwk,
 //                        holderPublicJwk, presentation, nonce, now}
-// Each operation is warmed up, then timed in 5 runs of SECONDS_PER_RUN like bench/__main__.py:
+// Each operation is warmed up, then timed in RUNS runs of SECONDS_PER_RUN like bench/__main__.py:
 // the result is {operation: {rate, p50_ms, p95_ms}}. Every verification is checked to succeed
 // before it is timed, so a failing comparator is reported, not timed.
 
@@ -28,8 +28,9 @@ import didContext from 'did-context';
 import {SDJwtVcInstance} from '@sd-jwt/sd-jwt-vc';
 import {digest, generateSalt, getSigner, getVerifier} from '@sd-jwt/crypto-nodejs';
 
-const [inputDir, secondsArg] = process.argv.slice(2);
-const SECONDS = Number(secondsArg || '0.4');
+const [inputDir, runsArg, secondsArg] = process.argv.slice(2);
+const RUNS = Number(runsArg || '20');
+const SECONDS = Number(secondsArg || '0.1');
 const inputs = JSON.parse(readFileSync(path.join(inputDir, 'inputs.json'), 'utf8'));
 
 const contexts = new Map(Object.entries(inputs.contexts));
@@ -57,7 +58,7 @@ async function measure(operation) {
   }
   const latencies = [];
   const rates = [];
-  for(let run = 0; run < 5; run++) {
+  for(let run = 0; run < RUNS; run++) {
     const started = performance.now();
     let count = 0;
     let after = started;
