@@ -481,6 +481,40 @@ def wallet_recheck(
     out.print(f"{count} wallet credential(s) re-checked")
 
 
+@app.command()
+def housekeeping(
+    dry_run: Annotated[bool, typer.Option(help="count what would go, delete nothing")] = False,
+) -> None:
+    """Delete what has outlived its use: expired OpenID4VCI offers, tokens and nonces, wallet
+    refresh and mailed tokens, sent mail (TAITO_RETENTION_DAYS after they expired or were sent),
+    and OpenID4VP requests with their results (TAITO_PRESENTATION_RETENTION_HOURS after they
+    expired). Run it periodically, e.g. daily from cron or a systemd timer."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from taito import housekeeping as chores
+
+    config = settings()
+    engine = database.make_engine(config.database_url)
+    try:
+        counts = chores.run(
+            engine,
+            datetime.now(UTC),
+            retention=timedelta(days=config.retention_days),
+            presentation_retention=timedelta(hours=config.presentation_retention_hours),
+            dry_run=dry_run,
+        )
+    except SQLAlchemyError as exc:
+        fail(f"the database refused: {type(exc).__name__} (is it upgraded? taito db upgrade)", 1)
+    finally:
+        engine.dispose()
+    table = Table("records", "would be deleted" if dry_run else "deleted")
+    for name, count in counts.items():
+        table.add_row(name, str(count))
+    out.print(table)
+
+
 @dev_app.command("setup")
 def dev_setup(
     master_key_file: Annotated[

@@ -154,6 +154,18 @@ class Settings(BaseSettings):
     wallet_status_recheck_hours: int = Field(
         default=24, ge=1, description="wallet: re-check credential status after this many hours"
     )
+    retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="taito housekeeping: days expired one-time records are kept (OpenID4VCI "
+        "offers, tokens and nonces; wallet refresh and mailed tokens; sent mail)",
+    )
+    presentation_retention_hours: int = Field(
+        default=24,
+        ge=1,
+        description="taito housekeeping: hours an OpenID4VP request and its result (the claims "
+        "a learner disclosed) are kept after the request expired",
+    )
     smtp_url: SecretStr | None = Field(
         default=None,
         description="wallet mail: smtp://user:pass@host:587 (STARTTLS) or smtps://...; "

@@ -1,0 +1,45 @@
+"""What the issuer keeps only for a while (``taito housekeeping`` deletes it).
+
+OpenID4VCI records go ``retention`` after they expired: access tokens, nonces, and credential
+offers, whose ``request`` holds the award to issue (the learner's name, the achievement). An
+offer with a deferred issuance still pending stays until the issuance ends (OpenID4VCI 1.0 §9:
+the credential is signed from it later); its tokens, transactions and notifications go with it.
+Issued credentials, status lists and the audit trail are records, never deleted here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select
+from sqlmodel import col
+
+from issuer.oid4vci_tables import AccessToken, CredentialOffer, Nonce, Notification, Transaction
+
+
+def expired(now: datetime, retention: timedelta) -> dict[str, tuple[Any, Any]]:
+    """Name -> (table, condition on its rows), in the order to delete them (an offer's rows
+    before the offer: they refer to it)."""
+    cutoff = now - retention
+    pending = exists().where(
+        col(Transaction.offer_id) == col(CredentialOffer.id), col(Transaction.state) == "pending"
+    )
+    stale_offer = and_(col(CredentialOffer.expires_at) < cutoff, ~pending)
+    stale_offers = select(col(CredentialOffer.id)).where(stale_offer)
+    return {
+        "issuer: OpenID4VCI access tokens": (
+            AccessToken,
+            or_(col(AccessToken.expires_at) < cutoff, col(AccessToken.offer_id).in_(stale_offers)),
+        ),
+        "issuer: OpenID4VCI nonces": (Nonce, col(Nonce.expires_at) < cutoff),
+        "issuer: OpenID4VCI deferred issuances": (
+            Transaction,
+            col(Transaction.offer_id).in_(stale_offers),
+        ),
+        "issuer: OpenID4VCI notifications": (
+            Notification,
+            col(Notification.offer_id).in_(stale_offers),
+        ),
+        "issuer: OpenID4VCI credential offers": (CredentialOffer, stale_offer),
+    }
