@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from issuer.oid4vci_tables import AccessToken, CredentialOffer, Nonce, Notification, Transaction
@@ -22,8 +23,13 @@ def expired(now: datetime, retention: timedelta) -> dict[str, tuple[Any, Any]]:
     """Name -> (table, condition on its rows), in the order to delete them (an offer's rows
     before the offer: they refer to it)."""
     cutoff = now - retention
-    pending = exists().where(
-        col(Transaction.offer_id) == col(CredentialOffer.id), col(Transaction.state) == "pending"
+    # an alias, correlated to the offer only: the rule for transactions below selects from the
+    # same table, and this must never mean the row being deleted
+    waiting = aliased(Transaction)
+    pending = (
+        exists()
+        .where(col(waiting.offer_id) == col(CredentialOffer.id), col(waiting.state) == "pending")
+        .correlate(CredentialOffer)
     )
     stale_offer = and_(col(CredentialOffer.expires_at) < cutoff, ~pending)
     stale_offers = select(col(CredentialOffer.id)).where(stale_offer)

@@ -97,15 +97,16 @@ def test_housekeeping_deletes_what_outlived_its_use_and_nothing_else(
         )
     }
     with Session(engine) as session:
-        session.add(
-            Transaction(
-                id_hash="a" * 64,
-                offer_id=ids["waiting"],
-                configuration_id="LearningCredential_dc+sd-jwt",
-                holder_jwks=[],
-                state="pending",
+        for id_hash, state in (("a" * 64, "pending"), ("b" * 64, "issued")):
+            session.add(
+                Transaction(
+                    id_hash=id_hash,
+                    offer_id=ids["waiting"],
+                    configuration_id="LearningCredential_dc+sd-jwt",
+                    holder_jwks=[],
+                    state=state,
+                )
             )
-        )
         session.commit()
     for name in ("issued", "unredeemed", "waiting"):
         _age(engine, CredentialOffer, "expires_at", col(CredentialOffer.id) == ids[name])
@@ -166,7 +167,9 @@ def test_housekeeping_deletes_what_outlived_its_use_and_nothing_else(
     with Session(engine) as session:
         offers = set(session.execute(select(CredentialOffer.id)).scalars())
         assert offers == {ids["waiting"], ids["fresh"]}  # the deferred issuance keeps its offer
+        # both of its transactions stay, the pending one and the one already issued
         assert session.get(Transaction, "a" * 64) is not None
+        assert session.get(Transaction, "b" * 64) is not None
     # what stays still works; what went is unknown
     assert (
         Wallet(http, resolve_offer(http, fresh["offer_uri"])).token(fresh["tx_code"]).status_code
