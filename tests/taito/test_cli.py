@@ -101,3 +101,31 @@ def test_the_log_level_is_read_in_any_case() -> None:
         check=True,
     )
     assert result.stdout.strip() == "DEBUG"
+
+
+def test_worker_metrics_port_taken_is_a_one_line_error(tmp_path: Path) -> None:
+    import socket
+
+    from keys.store import KeyVault
+    from taito.database import make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'taito.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = taito(
+            "worker",
+            "--metrics-port",
+            str(port),
+            cwd=tmp_path,
+            env={"TAITO_DATABASE_URL": url, "TAITO_MASTER_KEY": KeyVault.new_master_key()},
+        )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"taito: error: cannot serve metrics on 127.0.0.1:{port}: Address already in use"
+    )
+    assert "Traceback" not in result.stderr
