@@ -488,7 +488,8 @@ def housekeeping(
     """Delete what has outlived its use: expired OpenID4VCI offers, tokens and nonces, wallet
     refresh and mailed tokens, sent mail (TAITO_RETENTION_DAYS after they expired or were sent),
     and OpenID4VP requests with their results (TAITO_PRESENTATION_RETENTION_HOURS after they
-    expired). Run it periodically, e.g. daily from cron or a systemd timer."""
+    expired); clear the awards of batch rows issued TAITO_RETENTION_DAYS ago. Run it
+    periodically, e.g. daily from cron or a systemd timer."""
     from datetime import UTC, datetime, timedelta
 
     from sqlalchemy.exc import SQLAlchemyError
@@ -509,7 +510,7 @@ def housekeeping(
         fail(f"the database refused: {type(exc).__name__} (is it upgraded? taito db upgrade)", 1)
     finally:
         engine.dispose()
-    table = Table("records", "would be deleted" if dry_run else "deleted")
+    table = Table("records", "would be deleted / cleared" if dry_run else "deleted / cleared")
     for name, count in counts.items():
         table.add_row(name, str(count))
     out.print(table)

@@ -16,10 +16,12 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session, col
 
+from issuer.batch_tables import DONE, FAILED, Batch, BatchRow
 from issuer.oid4vci_tables import AccessToken, CredentialOffer, Nonce, Notification, Transaction
+from issuer.tables import Institution
 from taito import housekeeping
 from taito.database import make_engine
-from tests.openid.conftest import Server
+from tests.openid.conftest import RECIPIENT, SLUG, Server
 from tests.openid.holder import Wallet, holder_key, resolve_offer
 from tests.openid.test_oid4vp import create, query_for
 from tests.taito.test_cli import taito
@@ -230,3 +232,67 @@ def test_housekeeping_bad_settings_and_an_unmigrated_database(tmp_path: Path) ->
     assert result.returncode == 1
     assert "taito db upgrade" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_housekeeping_clears_the_awards_of_batch_rows_issued_long_ago(
+    server: Server, database_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(database_url)
+    award = {"achievement_id": server.achievement_id, "recipient": RECIPIENT}
+    with Session(engine) as session:
+        institution = session.execute(select(Institution).where(col(Institution.slug) == SLUG))
+        issuer_id = institution.scalar_one().id
+        batch = Batch(
+            issuer_id=issuer_id,
+            achievement_id=server.achievement_id,
+            formats=["ob3-di"],
+            actor="registrar",
+            scopes=["issuer:admin"],
+            request_hash="0" * 64,
+            total=3,
+            invalid=0,
+        )
+        session.add(batch)
+        session.flush()
+        for row, state, finished in (
+            (2, DONE, LONG_AGO),  # issued long ago: its award goes
+            (3, DONE, datetime.now(UTC)),  # issued today: it stays
+            (4, FAILED, LONG_AGO),  # failed: kept to be retried
+        ):
+            session.add(
+                BatchRow(
+                    batch_id=batch.id,
+                    row=row,
+                    request=award,
+                    state=state,
+                    finished_at=finished,
+                    error_code="internal" if state == FAILED else None,
+                )
+            )
+        session.commit()
+        batch_id = batch.id
+    name = "issuer: awards in issued batch rows"
+    assert _run(database_url, tmp_path, "--dry-run")[name] == 1
+    assert _run(database_url, tmp_path)[name] == 1
+    assert _run(database_url, tmp_path)[name] == 0
+    with Session(engine) as session:
+        requests = dict(
+            session.execute(
+                select(BatchRow.row, BatchRow.request).where(col(BatchRow.batch_id) == batch_id)
+            ).all()
+        )
+        is_null = session.execute(
+            select(func.count())
+            .select_from(BatchRow)
+            .where(col(BatchRow.batch_id) == batch_id, col(BatchRow.request).is_(None))
+        )
+        assert is_null.scalar_one() == 1  # SQL NULL, not the JSON null
+    assert requests == {2: None, 3: award, 4: award}
+    report = server.http.get(f"/issuers/{SLUG}/batches/{batch_id}", headers=server.admin)
+    assert report.status_code == 200, report.text
+    assert [(r["row"], r["state"]) for r in report.json()["rows"]] == [
+        (2, DONE),
+        (3, DONE),
+        (4, FAILED),
+    ]
+    engine.dispose()
