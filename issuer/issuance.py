@@ -225,7 +225,7 @@ def issue(
         raise outcome.error
     if outcome.created:
         session.commit()
-        metrics.issued(dict.fromkeys(body.formats))  # as the worker counts its chunks
+        metrics.issued(body.distinct_formats)
     credential = session.get(IssuedCredential, outcome.credential_id)
     assert credential is not None
     return credential, outcome.created
@@ -393,7 +393,7 @@ def _issue_round(
         except TaitoError as exc:
             outcomes[i].error = exc
             continue
-        formats = list(dict.fromkeys(body.formats))
+        formats = body.distinct_formats
         plans.append(
             _Planned(i, body, credential, award, spec, formats, _status_needs(body, formats))
         )

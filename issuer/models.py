@@ -131,6 +131,11 @@ class CredentialIssue(_Body):
         default=None, description="the learner's public key, bound into the SD-JWT VC (cnf)"
     )
 
+    @property
+    def distinct_formats(self) -> list[Format]:
+        """The formats, each named once, in the order given (each is signed once)."""
+        return list(dict.fromkeys(self.formats))
+
 
 class CredentialPublic(BaseModel):
     id: str

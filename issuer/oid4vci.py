@@ -423,9 +423,7 @@ def offer_for_issue(
     offer = OfferCreate.model_validate(
         {
             **body.model_dump(include=AWARD_FIELDS),
-            "credential_configuration_ids": [
-                BY_TAITO_FORMAT[f] for f in dict.fromkeys(body.formats)
-            ],
+            "credential_configuration_ids": [BY_TAITO_FORMAT[f] for f in body.distinct_formats],
         }
     )
     return create_offer(session, context, caller, institution, offer)

@@ -285,7 +285,7 @@ def _issue_chunk(
             else:
                 states[row.id] = DONE
                 if outcome.created:
-                    signed.extend(dict.fromkeys(body.formats))
+                    signed.extend(body.distinct_formats)
     # lease_owner stays: it names the worker that issued the row.
     if states:
         session.execute(

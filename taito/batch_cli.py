@@ -47,26 +47,29 @@ out = Console(emoji=False)
 FORMATS = ("ob3-di", "ob3-jwt", "sd-jwt-vc", "elm")
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One line on stderr (``taito: error: ...``) and the exit code: every CLI command's errors."""
     err.print(f"taito: error: {message}", highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
-def _settings() -> Settings:
+def load_settings() -> Settings:
+    """The ``TAITO_*`` settings, or a one-line error naming the first bad one."""
     try:
         return Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        _fail(f"bad TAITO_* configuration: {'.'.join(map(str, first['loc']))}: {first['msg']}")
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        fail(f"bad TAITO_* configuration: {where}: {first['msg']}")
 
 
 def issuer_context(settings: Settings | None = None) -> IssuerContext:
     """What ``taito.app.create_app`` builds for the issuer role, without the web app."""
-    settings = settings or _settings()
+    settings = settings or load_settings()
     try:
         store = KeyStore(settings.key_vault())
     except TaitoError as exc:
-        _fail(f"{exc.detail} (workers sign, so they need the master key)")
+        fail(f"{exc.detail} (workers sign, so they need the master key)")
     return IssuerContext(
         engine=database.make_engine(settings.database_url),
         key_store=store,
@@ -118,7 +121,7 @@ def worker_command(
     metrics_host: Annotated[str, typer.Option(help="address of --metrics-port")] = "127.0.0.1",
 ) -> None:
     """Issue batch rows until stopped (SIGTERM / Ctrl-C finish the current chunk of rows and exit 0)."""
-    settings = _settings()
+    settings = load_settings()
     # the worker's own records (started, stopped, database errors): TAITO_LOG_LEVEL / _FORMAT
     logs.configure(settings.log_level, settings.log_format, access_log=False)
     context = issuer_context(settings)
@@ -130,7 +133,7 @@ def worker_command(
         try:
             start_http_server(metrics_port, addr=metrics_host)
         except OSError as exc:
-            _fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror}")
+            fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror}")
     try:
         with _stop_on_signals() as stop:
             worker.run(
@@ -166,9 +169,9 @@ def issue_batch(
     chosen = formats or ["ob3-di"]
     unknown = [f for f in chosen if f not in FORMATS]
     if unknown:
-        _fail(f"--format must be one of {', '.join(FORMATS)}, not {unknown[0]!r}")
+        fail(f"--format must be one of {', '.join(FORMATS)}, not {unknown[0]!r}")
     if not file.is_file():
-        _fail(f"{file}: no such file")
+        fail(f"{file}: no such file")
     context = issuer_context()
     caller = Caller("operator", request_id="cli")
     try:
@@ -211,7 +214,7 @@ def issue_batch(
                 session, batch, limit=20, state="failed"
             )
     except TaitoError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     finally:
         context.engine.dispose()
     summary = Table(title=f"batch {batch.id}")

@@ -13,10 +13,9 @@ import socket
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Annotated, Any, Literal
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -26,6 +25,7 @@ from keys.store import KeyStore, KeyVault
 from schemas.contexts import StaticLoader
 from schemas.errors import TaitoError
 from taito import batch_cli, database, logs
+from taito.batch_cli import fail, load_settings
 from taito.settings import Settings
 
 app = typer.Typer(
@@ -53,20 +53,6 @@ err = Console(stderr=True, emoji=False)
 out = Console(emoji=False)
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"taito: error: {message}", highlight=False, markup=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        fail(f"bad TAITO_* configuration: {where}: {first['msg']}")
-
-
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
@@ -83,7 +69,7 @@ def serve(
 
     if access_log is not None:
         os.environ["TAITO_ACCESS_LOG"] = "true" if access_log else "false"
-    configured = settings()  # fail early, in one line, on bad configuration
+    configured = load_settings()  # fail early, in one line, on bad configuration
     # this process's logging (uvicorn's own configuration is off: log_config=None); each worker
     # sets up its own the same way (taito.app.app_factory)
     logs.configure(configured.log_level, configured.log_format, configured.access_log)
@@ -166,7 +152,7 @@ def worker_socket(family: int, address: tuple[str, int]) -> socket.socket:
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
     """Apply database migrations."""
-    config = settings()
+    config = load_settings()
     engine = database.make_engine(config.database_url)
     database.upgrade(engine, revision)
     out.print(f"database at revision {revision}: {engine.url.render_as_string(hide_password=True)}")
@@ -214,7 +200,7 @@ def keys_rewrap() -> None:
     """Master-key rotation: seal every private key and learner data key under TAITO_MASTER_KEY
     that is still sealed under TAITO_MASTER_KEY_PREVIOUS. Every blob is opened first: one that
     neither key opens stops it with nothing changed. Then page by page, each committed."""
-    config = settings()
+    config = load_settings()
     if config.master_key_previous is None and config.master_key_previous_file is None:
         fail("set TAITO_MASTER_KEY_PREVIOUS (or _FILE) to the master key being replaced")
     try:
@@ -248,7 +234,7 @@ def contexts_sync(
     """Fill the context cache from a local folder, or from the canonical HTTPS URLs."""
     from schemas.contexts import REGISTRY, ContextCache
 
-    config = settings()
+    config = load_settings()
     cache = ContextCache(config.context_dir)
     if source is not None:
         if not (source / "MANIFEST.json").is_file():
@@ -281,7 +267,7 @@ def schemas_sync(
     """Fill the credentialSchema cache from a local folder (files checked against pinned digests)."""
     from schemas.credential_schemas import SchemaCache
 
-    config = settings()
+    config = load_settings()
     if not source.is_dir():
         fail(f"{source} is not a folder")
     cache = SchemaCache(config.schema_dir)
@@ -326,7 +312,7 @@ def _loader() -> StaticLoader:
     """The production loader: contexts from the local cache, never the examples contexts."""
     from schemas.contexts import ContextCache
 
-    return ContextCache(settings().context_dir).loader(include_test_only=False)
+    return ContextCache(load_settings().context_dir).loader(include_test_only=False)
 
 
 @app.command()
@@ -444,7 +430,7 @@ def demo(
 
     from taito import demo as demo_run
 
-    config = settings()
+    config = load_settings()
     shared = contexts_from or Path(os.environ.get("TAITO_SHARED_DIR", "../shared")) / "contexts"
     contexts = demo_run.ensure_contexts(config.context_dir, shared)
     results = demo_run.run(out_dir, contexts)
@@ -470,7 +456,7 @@ def wallet_recheck(
     from taito.app import create_app
     from wallet.storage import recheck_due
 
-    application = create_app(settings())
+    application = create_app(load_settings())
     context = application.state.wallet
     try:
         with Session(context.engine) as session:
@@ -496,7 +482,7 @@ def housekeeping(
 
     from taito import housekeeping as chores
 
-    config = settings()
+    config = load_settings()
     engine = database.make_engine(config.database_url)
     try:
         counts = chores.run(
@@ -523,7 +509,7 @@ def dev_setup(
     ] = Path("var/dev-master.key"),
 ) -> None:
     """Create a development master key and issuer key if none exist. NOT for production."""
-    config = settings()
+    config = load_settings()
     if config.master_key is None and config.master_key_file is None:
         if not master_key_file.exists():
             master_key_file.parent.mkdir(parents=True, exist_ok=True)
